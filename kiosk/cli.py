@@ -1,0 +1,53 @@
+"""The ``madoguchi`` command line: the composition root that wires every package's sub-commands.
+
+Each package contributes a ``register(subparsers)`` function; heavy imports happen inside the
+command handlers so that ``madoguchi --help`` and start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+#: Modules that contribute sub-commands. A module is skipped only if it does not exist yet.
+COMMAND_MODULES: tuple[str, ...] = (
+    "card.cli",
+    "card.virtual.cli",
+    "kiosk.register_cli",
+    "sync.cli",
+    "sync.server.cli",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser from every available command module."""
+    parser = argparse.ArgumentParser(
+        prog="madoguchi", description="My Number Card registration kiosk (窓口)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the return value is the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sealed records, the SQLite outbox, the sync client and the wire schema."""

@@ -1,0 +1,1 @@
+"""The reference central server: verify, de-duplicate, decide eligibility, grant, export."""

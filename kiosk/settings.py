@@ -1,0 +1,210 @@
+"""The kiosk profile: one TOML file, loaded once and validated at start-up, then passed down.
+
+``[kiosk]`` and ``[server]`` are parsed here into frozen dataclasses. ``[trust]`` belongs to the
+card layer (``card.trust``), which parses it from :attr:`KioskSettings.path` so the two layers never
+disagree about relative paths. Relative paths are relative to the file that names them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from enum import Enum, unique
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import SettingsError
+
+#: Environment variable naming the kiosk profile (same resolution as ``card.config_path``).
+CONFIG_ENV = "MADOGUCHI_CONFIG"
+#: Where an installed kiosk keeps its profile.
+SYSTEM_CONFIG = Path("/etc/madoguchi/kiosk.toml")
+#: The demo profile in the source tree (virtual card, test trust only).
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kiosk.demo.toml"
+
+#: WCAG 2.2.1: at least 20 seconds to answer a timeout warning.
+MIN_WARNING_S = 20
+
+
+@unique
+class KioskMode(Enum):
+    """Who stands at the kiosk: staff at a counter or the resident alone."""
+
+    STAFF = "staff"
+    SELF = "self"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Inactivity handling (seconds). After ``inactivity_s`` without input the kiosk warns; the
+    resident has ``warning_s`` to extend (at most ``max_extensions`` times), then everything is
+    wiped. ``take_card_s`` is how long the "take your card" screen waits before it alarms."""
+
+    inactivity_s: int
+    warning_s: int
+    max_extensions: int
+    take_card_s: int
+
+
+#: Self-service kiosks have nobody to notice an abandoned session: shorter inactivity.
+DEFAULT_TIMEOUTS: dict[KioskMode, Timeouts] = {
+    KioskMode.STAFF: Timeouts(inactivity_s=180, warning_s=30, max_extensions=10, take_card_s=20),
+    KioskMode.SELF: Timeouts(inactivity_s=60, warning_s=30, max_extensions=10, take_card_s=10),
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where the sync client sends sealed records."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """The validated kiosk profile. ``path`` is kept so ``card.trust`` can parse ``[trust]``."""
+
+    path: Path
+    kiosk_id: str
+    mode: KioskMode
+    data_dir: Path
+    language: str
+    program: str
+    programs_dir: Path
+    timeouts: Timeouts
+    server: ServerSettings
+
+
+SUPPORTED_LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "vi", "ko", "tl", "ne", "pt", "id")
+
+
+def default_config_path() -> Path:
+    """Resolve the profile when ``--config`` is absent: ``$MADOGUCHI_CONFIG``, else the system
+    file if it exists, else the demo profile of the source tree."""
+    try:
+        from card.config_path import default_config_path as card_default  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:
+        pass
+    else:
+        return Path(card_default())
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    if SYSTEM_CONFIG.exists():
+        return SYSTEM_CONFIG
+    return DEMO_CONFIG
+
+
+def load_settings(path: Path | None = None) -> KioskSettings:
+    """Load and validate the kiosk profile at ``path`` (or the default one).
+
+    :raises SettingsError: naming the file, the key and the reason.
+    """
+    file = (path if path is not None else default_config_path()).resolve()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(file, "", "file not found") from None
+    except OSError as exc:
+        raise SettingsError(file, "", f"cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise SettingsError(file, "", "not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(file, "", f"not valid TOML ({exc})") from None
+    return _parse(file, raw)
+
+
+def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
+    known = {"kiosk", "server", "trust"}
+    for key in raw:
+        if key not in known:
+            raise SettingsError(file, key, "unknown section")
+    kiosk = _table(file, raw, "kiosk")
+    server = _table(file, raw, "server")
+    _no_unknown(
+        file, kiosk, "kiosk", {"id", "mode", "data_dir", "language", "program", "programs_dir", "timeouts"}
+    )
+    _no_unknown(file, server, "server", {"url"})
+
+    kiosk_id = _str(file, kiosk, "kiosk.id")
+    if not kiosk_id.isascii() or not all(c.isalnum() or c in "-_." for c in kiosk_id) or len(kiosk_id) > 64:
+        raise SettingsError(file, "kiosk.id", "use 1-64 ASCII letters, digits, '-', '_' or '.'")
+    mode_s = _str(file, kiosk, "kiosk.mode")
+    try:
+        mode = KioskMode(mode_s)
+    except ValueError:
+        raise SettingsError(file, "kiosk.mode", 'must be "staff" or "self"') from None
+    language = _str(file, kiosk, "kiosk.language")
+    if language not in SUPPORTED_LANGUAGES:
+        raise SettingsError(file, "kiosk.language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+    program = _str(file, kiosk, "kiosk.program")
+    base = file.parent
+    data_dir = base / _str(file, kiosk, "kiosk.data_dir")
+    programs_dir = base / _str(file, kiosk, "kiosk.programs_dir")
+    timeouts = _timeouts(file, kiosk.get("timeouts", {}), DEFAULT_TIMEOUTS[mode])
+
+    url = _str(file, server, "server.url")
+    if not (url.startswith("https://") or url.startswith("http://")):
+        raise SettingsError(file, "server.url", "must start with https:// (or http:// for loopback tests)")
+    return KioskSettings(
+        path=file,
+        kiosk_id=kiosk_id,
+        mode=mode,
+        data_dir=data_dir.resolve(),
+        language=language,
+        program=program,
+        programs_dir=programs_dir.resolve(),
+        timeouts=timeouts,
+        server=ServerSettings(url=url.rstrip("/")),
+    )
+
+
+def _timeouts(file: Path, raw: object, default: Timeouts) -> Timeouts:
+    if not isinstance(raw, dict):
+        raise SettingsError(file, "kiosk.timeouts", "must be a table")
+    names = ("inactivity_s", "warning_s", "max_extensions", "take_card_s")
+    _no_unknown(file, raw, "kiosk.timeouts", set(names))
+    values: dict[str, int] = {}
+    for name in names:
+        key = f"kiosk.timeouts.{name}"
+        value = raw.get(name, getattr(default, name))
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SettingsError(file, key, "must be an integer")
+        if name != "max_extensions" and not 1 <= value <= 3600:
+            raise SettingsError(file, key, "must be between 1 and 3600 seconds")
+        values[name] = value
+    if values["warning_s"] < MIN_WARNING_S:
+        raise SettingsError(
+            file,
+            "kiosk.timeouts.warning_s",
+            f"must be at least {MIN_WARNING_S} s (WCAG 2.2.1 Timing Adjustable)",
+        )
+    if not 0 <= values["max_extensions"] <= 100:
+        raise SettingsError(file, "kiosk.timeouts.max_extensions", "must be between 0 and 100")
+    return Timeouts(**values)
+
+
+def _table(file: Path, raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        raise SettingsError(file, key, "missing section")
+    if not isinstance(value, dict):
+        raise SettingsError(file, key, "must be a table")
+    return value
+
+
+def _no_unknown(file: Path, table: dict[str, Any], prefix: str, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise SettingsError(file, f"{prefix}.{key}", "unknown key")
+
+
+def _str(file: Path, table: dict[str, Any], dotted: str) -> str:
+    name = dotted.rsplit(".", 1)[1]
+    if name not in table:
+        raise SettingsError(file, dotted, "missing")
+    value = table[name]
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(file, dotted, "must be a non-empty string")
+    return value

@@ -134,9 +134,14 @@ def test_batch_results_parser_is_strict() -> None:
     rid = str(uuid.uuid4())
     ok = wire.BatchResults.parse(json.dumps({"results": [{"record_id": rid, "status": "accepted"}]}))
     assert ok.results == (wire.RecordResult(rid, wire.RecordStatus.ACCEPTED, None),)
-    for body in (b"{", b"[]", b'{"results": {}}', json.dumps({"results": [{"record_id": rid}]}).encode(),
-                 json.dumps({"results": [{"record_id": "x", "status": "accepted"}]}).encode(),
-                 b"\xff\xfe"):
+    for body in (
+        b"{",
+        b"[]",
+        b'{"results": {}}',
+        json.dumps({"results": [{"record_id": rid}]}).encode(),
+        json.dumps({"results": [{"record_id": "x", "status": "accepted"}]}).encode(),
+        b"\xff\xfe",
+    ):
         with pytest.raises(wire.MessageFormatError):
             wire.BatchResults.parse(body)
 

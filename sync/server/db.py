@@ -1,0 +1,302 @@
+"""One small database layer over SQLite (embedded default) and PostgreSQL (production).
+
+Why not an ORM: the server runs a handful of hot statements (batch inserts with ``ON CONFLICT DO
+NOTHING``, a few counters) and must be fast on both engines; the SQL is written once with ``?``
+placeholders in the subset both engines share, and this module only bridges the differences:
+
+- placeholders (``?`` → ``%s`` for psycopg),
+- connection set-up (SQLite: WAL, ``synchronous=FULL`` because a kiosk deletes a record once the
+  server acknowledged it, ``busy_timeout`` so several worker processes can share one file;
+  PostgreSQL: autocommit connections with explicit transaction blocks),
+- timestamps (``TIMESTAMPTZ`` in PostgreSQL; UTC ISO-8601 text in SQLite, read back as aware
+  ``datetime`` by a converter registered for the declared type ``TIMESTAMPTZ``).
+
+Connections come from a tiny per-process pool because FastAPI runs synchronous endpoints in a
+thread pool and neither ``sqlite3`` nor psycopg connections may be used by two threads at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sync.server.errors import StorageError, UnsupportedDatabaseError
+
+logger = logging.getLogger(__name__)
+
+Row = tuple[Any, ...]
+Params = Sequence[object]
+
+
+@enum.unique
+class Dialect(enum.StrEnum):
+    """The two supported engines; the value is the URL scheme."""
+
+    SQLITE = "sqlite"
+    POSTGRES = "postgresql"
+
+
+def _parse_timestamp(raw: bytes) -> datetime:
+    return datetime.fromisoformat(raw.decode("ascii"))
+
+
+sqlite3.register_converter("TIMESTAMPTZ", _parse_timestamp)
+
+
+def as_datetime(value: object) -> datetime:
+    """Return ``value`` (a ``datetime`` or the SQLite ISO text of one) as an aware UTC ``datetime``."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise StorageError(f"not a timestamp: {type(value).__name__}")
+
+
+def _sqlite_param(value: object) -> object:
+    if isinstance(value, datetime):
+        # Always UTC with a fixed-width format so that text order equals time order.
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return value
+
+
+class Transaction(ABC):
+    """One open transaction; every statement uses ``?`` placeholders."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run one statement and return its rows (empty for statements without a result)."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each parameter row (pipelined on PostgreSQL)."""
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        """Run a statement and return its first row, or ``None``."""
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        """Run a statement and return the first column of its first row, or ``None``."""
+        row = self.one(sql, params)
+        return row[0] if row else None
+
+
+def insert_rows(
+    tx: Transaction, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """One multi-row ``INSERT`` per chunk: one round trip instead of one per row.
+
+    ``table`` and ``columns`` are constants of the caller, never input.
+    """
+    if not rows:
+        return
+    width = len(columns)
+    chunk = max(1, 30000 // width)  # SQLite allows 32,766 parameters per statement
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - constants only
+    one = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        params: list[object] = [value for row in part for value in row]
+        tx.execute(head + ", ".join([one] * len(part)), params)
+
+
+class Database(ABC):
+    """A pool of connections to one database and the dialect's transaction semantics."""
+
+    dialect: Dialect
+
+    def __init__(self, redacted_url: str, pool_size: int) -> None:
+        self.redacted_url = redacted_url
+        self._pool: queue.LifoQueue[Any] = queue.LifoQueue(maxsize=pool_size)
+        self._lock = threading.Lock()
+        self._all: list[Any] = []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.redacted_url}>"
+
+    @abstractmethod
+    def _connect(self) -> Any: ...
+
+    @abstractmethod
+    def _transaction(self, conn: Any, *, exclusive: bool) -> AbstractContextManager[Transaction]: ...
+
+    @contextmanager
+    def _borrow(self) -> Iterator[Any]:
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+            with self._lock:
+                self._all.append(conn)
+        try:
+            yield conn
+        except BaseException:
+            # A connection that failed mid-way may be unusable; drop it instead of pooling it.
+            self._discard(conn)
+            raise
+        else:
+            try:
+                self._pool.put_nowait(conn)
+            except queue.Full:
+                self._discard(conn)
+
+    def _discard(self, conn: Any) -> None:
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        with suppress(Exception):  # closing a broken connection may fail; nothing left to do
+            conn.close()
+
+    @contextmanager
+    def transaction(self, *, exclusive: bool = False) -> Iterator[Transaction]:
+        """Open a transaction; commit on success, roll back on any exception.
+
+        ``exclusive`` takes the write lock at the start (SQLite ``BEGIN IMMEDIATE``) so that a
+        read-then-write sequence cannot deadlock against another process; on PostgreSQL row locks
+        and advisory locks do that job and the flag is ignored.
+        """
+        with self._borrow() as conn, self._transaction(conn, exclusive=exclusive) as tx:
+            yield tx
+
+    def close(self) -> None:
+        """Close every connection this pool opened."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with suppress(Exception):
+                conn.close()
+        while True:
+            try:
+                self._pool.get_nowait()
+            except queue.Empty:
+                break
+
+
+class _SqliteTx(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        cur = self._conn.execute(sql, [_sqlite_param(p) for p in params])
+        return cur.fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._conn.executemany(sql, ([_sqlite_param(p) for p in row] for row in rows))
+
+
+class SqliteDatabase(Database):
+    """SQLite in WAL mode with ``synchronous=FULL``; several processes may share the file."""
+
+    dialect = Dialect.SQLITE
+
+    def __init__(self, path: Path, *, pool_size: int = 8) -> None:
+        super().__init__(f"sqlite:///{path}", pool_size)
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                detect_types=sqlite3.PARSE_DECLTYPES,
+                timeout=30.0,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection, *, exclusive: bool) -> Iterator[Transaction]:
+        try:
+            conn.execute("BEGIN IMMEDIATE" if exclusive else "BEGIN")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot begin a transaction: {exc}") from exc
+        try:
+            yield _SqliteTx(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StorageError(f"commit failed: {exc}") from exc
+
+
+class _PgTx(Transaction):
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        # psycopg parses "%" only when parameters are given, so pass None for parameterless SQL.
+        cur = self._conn.execute(sql.replace("?", "%s"), list(params) if params else None)
+        if cur.description is None:
+            return []
+        rows: list[Row] = cur.fetchall()
+        return rows
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        with self._conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL through psycopg 3; one autocommit connection per pooled slot."""
+
+    dialect = Dialect.POSTGRES
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+        super().__init__(urlunsplit(parts._replace(netloc=netloc)), pool_size)
+        self._url = url
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self._url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to {self.redacted_url}: {type(exc).__name__}") from exc
+
+    @contextmanager
+    def _transaction(self, conn: Any, *, exclusive: bool) -> Iterator[Transaction]:
+        import psycopg
+
+        try:
+            with conn.transaction():
+                yield _PgTx(conn)
+        except psycopg.OperationalError as exc:
+            raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
+
+
+def open_database(url: str, *, pool_size: int = 8) -> Database:
+    """Open ``sqlite:///PATH`` or ``postgresql://...`` (``postgres://`` is accepted as an alias)."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///"):
+            raise UnsupportedDatabaseError("SQLite URLs look like sqlite:///relative or sqlite:////absolute")
+        return SqliteDatabase(Path(url[len("sqlite:///") :]), pool_size=pool_size)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresDatabase(url, pool_size=pool_size)
+    raise UnsupportedDatabaseError(f"unsupported database scheme {scheme!r}: use sqlite:/// or postgresql://")

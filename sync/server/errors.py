@@ -1,0 +1,66 @@
+"""The typed error tree of the reference central server.
+
+Messages never carry personal data: they name a file, a table, a device id or a reason code, never a
+resident's name, address, birth date or certificate contents.
+
+    ServerError
+    ├── ServerConfigError           the data directory, programmes or trust file are unusable
+    │   └── NotInitializedError     ``madoguchi server init`` has not been run for this directory
+    ├── StorageError                the database failed (connection, migration, constraint we did not expect)
+    │   ├── UnsupportedDatabaseError   ``--db`` is neither ``sqlite:///`` nor ``postgresql://``
+    │   └── MigrationError          a numbered migration failed or the schema is newer than the code
+    ├── EnrollmentError             an enrollment token is unknown, used or expired
+    ├── DeviceConflictError         a kiosk id is already enrolled with another device key
+    ├── UnknownDeviceError          a device id that was never enrolled
+    └── AuditChainError             the audit log's hash chain does not verify
+"""
+
+from __future__ import annotations
+
+
+class ServerError(Exception):
+    """Base of every error raised by :mod:`sync.server`."""
+
+
+class ServerConfigError(ServerError):
+    """Raised when the server's data directory, programme directory or trust file cannot be used."""
+
+
+class NotInitializedError(ServerConfigError):
+    """Raised when a command needs the server keys but ``madoguchi server init`` was never run."""
+
+
+class StorageError(ServerError):
+    """Raised when the database cannot be reached or answers in a way the server cannot handle."""
+
+
+class UnsupportedDatabaseError(StorageError):
+    """Raised when a database URL names an engine the server does not support."""
+
+
+class MigrationError(StorageError):
+    """Raised when a migration fails, or the database schema is newer than this code knows."""
+
+
+class EnrollmentError(ServerError):
+    """Raised when an enrollment token is unknown, already used or expired.
+
+    The three cases are deliberately one class with one message so that an attacker probing tokens
+    learns nothing about which tokens exist.
+    """
+
+
+class DeviceConflictError(ServerError):
+    """Raised when a kiosk id is already enrolled with a different device key (HTTP 409)."""
+
+
+class UnknownDeviceError(ServerError):
+    """Raised when an admin action names a device id that was never enrolled."""
+
+
+class AuditChainError(ServerError):
+    """Raised when the audit log's hash chain is broken at ``sequence`` (tampering or corruption)."""
+
+    def __init__(self, sequence: int) -> None:
+        super().__init__(f"audit chain broken at entry {sequence}")
+        self.sequence = sequence

@@ -1,0 +1,125 @@
+-- 0001 core schema (PostgreSQL). registrations is range-partitioned by month of received_at.
+CREATE TABLE devices (
+    device_id     TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    public_key    BYTEA NOT NULL,
+    enrolled_at   TIMESTAMPTZ NOT NULL,
+    revoked_at    TIMESTAMPTZ,
+    last_sequence BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE enrollment_tokens (
+    token_hash  BYTEA PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL,
+    used_at     TIMESTAMPTZ,
+    device_id   TEXT
+);
+CREATE TABLE records (
+    record_id   TEXT PRIMARY KEY,
+    code        TEXT,
+    device_id   TEXT NOT NULL,
+    sequence    BIGINT NOT NULL,
+    program_id  TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    outcome     TEXT NOT NULL,
+    reason      TEXT
+);
+CREATE INDEX records_code ON records (code);
+CREATE INDEX records_device_sequence ON records (device_id, sequence);
+CREATE INDEX records_received ON records (received_at);
+CREATE TABLE registrations (
+    record_id        TEXT NOT NULL,
+    received_at      TIMESTAMPTZ NOT NULL,
+    registered_at    TIMESTAMPTZ NOT NULL,
+    program_id       TEXT NOT NULL,
+    device_id        TEXT NOT NULL,
+    person_id        TEXT NOT NULL,
+    municipality     TEXT NOT NULL,
+    decision         TEXT NOT NULL,
+    decision_reason  TEXT,
+    flags            TEXT NOT NULL,
+    cert_fingerprint BYTEA NOT NULL,
+    envelope         BYTEA NOT NULL,
+    PRIMARY KEY (record_id, received_at)
+) PARTITION BY RANGE (received_at);
+-- Rows of a month without its own partition land here; the server creates monthly partitions ahead
+-- of time (sync/server/partitions.py), so this stays empty in normal operation.
+CREATE TABLE registrations_default PARTITION OF registrations DEFAULT;
+CREATE INDEX registrations_program ON registrations (program_id, decision);
+CREATE INDEX registrations_person ON registrations (person_id);
+CREATE TABLE persons (
+    person_id  TEXT PRIMARY KEY,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE person_keys (
+    kind         TEXT NOT NULL,
+    key_hash     BYTEA NOT NULL,
+    person_id    TEXT NOT NULL REFERENCES persons (person_id),
+    address_hash BYTEA,
+    created_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (kind, key_hash)
+);
+CREATE INDEX person_keys_person ON person_keys (person_id);
+CREATE TABLE grants (
+    program_id TEXT NOT NULL,
+    person_id  TEXT NOT NULL,
+    record_id  TEXT NOT NULL UNIQUE,
+    points     BIGINT NOT NULL,
+    granted_at TIMESTAMPTZ NOT NULL,
+    via        TEXT NOT NULL,
+    PRIMARY KEY (program_id, person_id)
+);
+CREATE TABLE program_counters (
+    program_id TEXT PRIMARY KEY,
+    grants     BIGINT NOT NULL DEFAULT 0,
+    points     BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE lottery_entries (
+    program_id TEXT NOT NULL,
+    person_id  TEXT NOT NULL,
+    record_id  TEXT NOT NULL UNIQUE,
+    entered_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (program_id, person_id)
+);
+CREATE TABLE lottery_draws (
+    program_id  TEXT PRIMARY KEY,
+    seed        TEXT NOT NULL,
+    drawn_at    TIMESTAMPTZ NOT NULL,
+    quota       BIGINT NOT NULL,
+    entrants    BIGINT NOT NULL,
+    winners     BIGINT NOT NULL,
+    result_hash TEXT NOT NULL
+);
+CREATE TABLE review_queue (
+    review_id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    record_id         TEXT NOT NULL UNIQUE,
+    program_id        TEXT NOT NULL,
+    person_id         TEXT NOT NULL,
+    matched_person_id TEXT NOT NULL,
+    reason            TEXT NOT NULL,
+    created_at        TIMESTAMPTZ NOT NULL,
+    resolved_at       TIMESTAMPTZ,
+    resolution        TEXT
+);
+CREATE TABLE exclusions (
+    list_id     TEXT NOT NULL,
+    key_hash    BYTEA NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (list_id, key_hash)
+);
+CREATE TABLE audit_log (
+    seq       BIGINT PRIMARY KEY,
+    at        TIMESTAMPTZ NOT NULL,
+    kind      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash BYTEA NOT NULL,
+    hash      BYTEA NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  BIGINT NOT NULL,
+    hash BYTEA NOT NULL
+);

@@ -146,6 +146,12 @@ def _parse_rsa_key(value: bytes) -> RsaPublicKey:
     modulus_bytes = parts[TAG_RSA_MODULUS]
     if not 1 <= len(parts[TAG_RSA_EXPONENT]) <= 8 or exponent < 3 or exponent % 2 == 0:
         raise MalformedCardDataError("RSA exponent is not a small odd integer")
+    if modulus_bytes[:1] == b"\x00":
+        # An ASN.1-style positive-integer 00 is allowed before a modulus whose top bit is set
+        # (EF 0007's 0x213-byte size implies one, protocol §4.3), and only then.
+        if len(modulus_bytes) < 2 or modulus_bytes[1] < 0x80:
+            raise MalformedCardDataError("RSA modulus has a superfluous leading zero")
+        modulus_bytes = modulus_bytes[1:]
     if not 64 <= len(modulus_bytes) <= _MAX_RSA_BYTES or modulus_bytes[0] == 0:
         raise MalformedCardDataError("RSA modulus has an impossible length")
     modulus = int.from_bytes(modulus_bytes, "big")

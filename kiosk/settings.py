@@ -7,21 +7,14 @@ disagree about relative paths. Relative paths are relative to the file that name
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from enum import Enum, unique
 from pathlib import Path
 from typing import Any
 
+from card.config_path import resolve_config_path
 from kiosk.errors import SettingsError
-
-#: Environment variable naming the kiosk profile (same resolution as ``card.config_path``).
-CONFIG_ENV = "MADOGUCHI_CONFIG"
-#: Where an installed kiosk keeps its profile.
-SYSTEM_CONFIG = Path("/etc/madoguchi/kiosk.toml")
-#: The demo profile in the source tree (virtual card, test trust only).
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kiosk.demo.toml"
 
 #: WCAG 2.2.1: at least 20 seconds to answer a timeout warning.
 MIN_WARNING_S = 20
@@ -81,19 +74,8 @@ SUPPORTED_LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "vi", "ko", "tl", "ne",
 
 def default_config_path() -> Path:
     """Resolve the profile when ``--config`` is absent: ``$MADOGUCHI_CONFIG``, else the system
-    file if it exists, else the demo profile of the source tree."""
-    try:
-        from card.config_path import default_config_path as card_default  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:
-        pass
-    else:
-        return Path(card_default())
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    if SYSTEM_CONFIG.exists():
-        return SYSTEM_CONFIG
-    return DEMO_CONFIG
+    file if it exists, else the demo profile of the source tree (shared with ``card.config_path``)."""
+    return resolve_config_path(None)
 
 
 def load_settings(path: Path | None = None) -> KioskSettings:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from card.config_path import DEMO_CONFIG
 from kiosk.errors import SettingsError
 from kiosk.settings import (
     DEFAULT_TIMEOUTS,
-    DEMO_CONFIG,
     KioskMode,
     default_config_path,
     load_settings,

@@ -1,0 +1,122 @@
+"""The background sync service the kiosk runs: one daemon thread, a stop event, no Qt.
+
+The thread owns its own outbox connection and HTTP client (SQLite connections are per thread), runs
+:meth:`sync.uploader.Uploader.run_once` and then sleeps until the next record is due, the poll
+interval passes, or :meth:`SyncService.wake` is called (the kiosk calls it after an enqueue).
+Reports go to ``on_report``, which runs *on the sync thread*: a Qt front-end re-emits them as a
+signal (queued connection) and never touches widgets from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from sync.client import SyncClient
+from sync.errors import SyncError
+from sync.outbox import Outbox
+from sync.uploader import SyncReport, Uploader
+
+__all__ = ["SyncService"]
+
+logger = logging.getLogger(__name__)
+
+
+class SyncService:
+    """Uploads in the background until :meth:`stop`.
+
+    :param open_outbox: called once, on the sync thread, to open the thread's own outbox.
+    :param make_client: called once, on the sync thread.
+    :param interval_s: longest sleep between passes when idle.
+    :param min_sleep_s: shortest sleep after a failed pass (protects the server from a busy loop).
+    :param on_report: called on the sync thread after every pass that did something or failed.
+    """
+
+    def __init__(
+        self,
+        *,
+        open_outbox: Callable[[], Outbox],
+        make_client: Callable[[], SyncClient],
+        interval_s: float = 30.0,
+        min_sleep_s: float = 1.0,
+        on_report: Callable[[SyncReport], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._open_outbox = open_outbox
+        self._make_client = make_client
+        self._interval = interval_s
+        self._min_sleep = min_sleep_s
+        self._on_report = on_report
+        self._rng = rng
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_report: SyncReport | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        """Start the thread (once)."""
+        if self._thread is not None:
+            raise RuntimeError("SyncService already started")
+        self._thread = threading.Thread(target=self._run, name="madoguchi-sync", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask for a pass now (e.g. right after an enqueue)."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Stop after the current batch; return true if the thread ended within ``timeout``."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        """True while the thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            outbox = self._open_outbox()
+            client = self._make_client()
+        except SyncError as exc:
+            self.last_error = type(exc).__name__
+            logger.error("sync service cannot start: %s", type(exc).__name__)
+            return
+        uploader = Uploader(outbox, client, rng=self._rng)
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    report = uploader.run_once(max_batches=20)
+                except SyncError as exc:  # storage trouble: report and keep trying
+                    self.last_error = type(exc).__name__
+                    logger.error("sync pass failed: %s", type(exc).__name__)
+                    self._wake.wait(self._interval)
+                    continue
+                self.last_report = report
+                self.last_error = report.error
+                if self._on_report is not None and (report.batches or report.error):
+                    self._on_report(report)
+                self._wake.wait(self._sleep_after(report, outbox))
+        finally:
+            client.close()
+            outbox.close()
+
+    def _sleep_after(self, report: SyncReport, outbox: Outbox) -> float:
+        # More due right now (the pass stopped at max_batches) means no sleep; but after any failure
+        # or retried record, sleep at least min_sleep so a broken server never sees a busy loop.
+        due = outbox.next_due()
+        if due is None:
+            return self._interval
+        wait = max(0.0, due - time.time())
+        if not report.ok or report.retried:
+            wait = max(wait, self._min_sleep)
+        return min(wait, self._interval)

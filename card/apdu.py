@@ -195,6 +195,29 @@ class ApduProtocol:
             chunks.append(data)
         return b"".join(chunks), sw
 
+    def transmit_secret(self, header: bytes, secret: bytearray) -> tuple[bytes, int]:
+        """Send a short case-3 APDU ``header || Lc || secret`` built in a ``bytearray`` that is zeroed
+        afterwards (the PIN path: no immutable copy of the PIN is made here). Never traced with data."""
+        if len(header) != 4 or not 1 <= len(secret) <= 255:
+            raise ApduEncodingError("secret APDU needs a 4-byte header and 1-255 data bytes")
+        buf = bytearray(header)
+        buf.append(len(secret))
+        buf += secret
+        try:
+            if logger.isEnabledFor(TRAFFIC):
+                logger.log(TRAFFIC, "SEND %s <%d bytes redacted>", header.hex(" ").upper(), len(secret))
+            data, sw = self.connection.transmit(buf)  # type: ignore[arg-type]  # bytearray: zeroable
+        finally:
+            buf[:] = bytes(len(buf))
+        self._stats = TrafficStats(
+            self._stats.apdus + 1,
+            self._stats.bytes_sent + 5 + len(secret),
+            self._stats.bytes_received + len(data) + 2,
+        )
+        if logger.isEnabledFor(TRAFFIC):
+            logger.log(TRAFFIC, "RECV %s SW=%04X", data.hex(" ").upper(), sw)
+        return data, sw
+
     def send(
         self,
         command: CommandApdu,

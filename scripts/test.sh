@@ -7,6 +7,7 @@ scripts/setup.sh
 
 export MADOGUCHI_TEST_PG_DSN=${MADOGUCHI_TEST_PG_DSN:-$(scripts/postgres.sh)}
 export QT_QPA_PLATFORM=offscreen
+export MADOGUCHI_REQUIRE_E2E=1  # e2e tests fail (not skip) when pcscd + vpcd are missing
 
 .venv/bin/ruff check .
 .venv/bin/mypy

@@ -1,0 +1,158 @@
+"""End-to-end fixtures: the virtual My Number Card on the real PC/SC stack (pcscd + vpcd + pyscard).
+
+- Every test under tests/e2e is marked ``e2e``.
+- The session holds the exclusive lock ``/tmp/madoguchi-vpcd.lock`` (docs/development.md), so two
+  test runs never put two cards on one vpcd port.
+- Without pcscd (``/run/pcscd/pcscd.comm`` missing) e2e tests skip, unless
+  ``MADOGUCHI_REQUIRE_E2E=1`` (set by scripts/test.sh), where they fail.
+- Card presence is awaited by polling the PC/SC reader state (``SCardGetStatusChange``), never by
+  sleeping: pcscd notices an insert or removal at its next poll, ~0.1-0.4 s (pcsc-test-stack.md §3),
+  and a new card must not be inserted before the old one was seen EMPTY (the re-insert race).
+
+Usage::
+
+    def test_something(insert_card):
+        with insert_card("jlis-test", remove_after=5) as card:
+            ...  # talk to READER (pyscard) or through card.pcsc; card.access_log records it
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from card.virtual.card import VirtualMyNumberCard
+from card.virtual.faults import FaultPlan
+from card.virtual.persona import Persona, load_persona
+from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
+
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+LOCK_PATH = Path("/tmp/madoguchi-vpcd.lock")
+#: The vpcd reader served by DEFAULT_PORT (35963).
+READER = "Virtual PCD 00 00"
+LOCK_TIMEOUT_S = 600.0
+STATE_TIMEOUT_S = 10.0
+
+InsertCard = Callable[..., AbstractContextManager[VirtualMyNumberCard]]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _require_e2e() -> bool:
+    return os.environ.get("MADOGUCHI_REQUIRE_E2E") == "1"
+
+
+@pytest.fixture(scope="session")
+def vpcd_session() -> Iterator[None]:
+    """pcscd is there (else skip/fail) and this process holds the vpcd lock for the whole session."""
+    if not PCSCD_SOCKET.exists():
+        message = f"pcscd is not running ({PCSCD_SOCKET} missing)"
+        if _require_e2e():
+            pytest.fail(message + " and MADOGUCHI_REQUIRE_E2E=1")
+        pytest.skip(message)
+    with LOCK_PATH.open("a") as handle:
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{LOCK_PATH} is held by another test run for {LOCK_TIMEOUT_S:.0f} s")
+                time.sleep(0.2)  # waiting for another process's lock, not for card state
+        try:
+            wait_reader_state(READER, present=False, timeout=STATE_TIMEOUT_S)
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def wait_reader_state(reader: str, *, present: bool, timeout: float = STATE_TIMEOUT_S) -> None:
+    """Block until PC/SC reports ``reader`` PRESENT (a powered-up-able card) or EMPTY."""
+    from smartcard import scard
+
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise RuntimeError(f"SCardEstablishContext failed: {scard.SCardGetErrorMessage(hresult)}")
+    try:
+        deadline = time.monotonic() + timeout
+        states: list[tuple[str, int]] = [(reader, scard.SCARD_STATE_UNAWARE)]
+        while True:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            hresult, new_states = scard.SCardGetStatusChange(context, remaining_ms, states)
+            if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+                raise RuntimeError(f"SCardGetStatusChange failed: {scard.SCardGetErrorMessage(hresult)}")
+            _, event, _atr = new_states[0]
+            if present and event & scard.SCARD_STATE_PRESENT and not event & scard.SCARD_STATE_MUTE:
+                return
+            if not present and event & scard.SCARD_STATE_EMPTY:
+                return
+            if time.monotonic() >= deadline:
+                want = "PRESENT" if present else "EMPTY"
+                raise TimeoutError(f"reader {reader!r} did not become {want} within {timeout} s")
+            states = [(reader, event & ~scard.SCARD_STATE_CHANGED)]
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def make_card(
+    persona_or_card: str | Path | Persona | VirtualMyNumberCard, **faults: Any
+) -> VirtualMyNumberCard:
+    """A card from a persona id/path/object (with a fault plan from ``faults``), or the card itself."""
+    if isinstance(persona_or_card, VirtualMyNumberCard):
+        if faults:
+            raise ValueError("pass faults when building the card, not with a ready card")
+        return persona_or_card
+    persona = persona_or_card if isinstance(persona_or_card, Persona) else load_persona(persona_or_card)
+    return VirtualMyNumberCard(persona, faults=FaultPlan(**faults))
+
+
+@contextmanager
+def inserted(
+    persona_or_card: str | Path | Persona | VirtualMyNumberCard = "jlis-test", **faults: Any
+) -> Iterator[VirtualMyNumberCard]:
+    """Insert a card into READER, wait PRESENT, yield it; on exit remove it and wait EMPTY."""
+    card = make_card(persona_or_card, **faults)
+    wait_reader_state(READER, present=False)
+    vpcd = VpcdCard(card, port=DEFAULT_PORT)
+    vpcd.insert()
+    try:
+        wait_reader_state(READER, present=True)
+        yield card
+    finally:
+        vpcd.remove()
+        wait_reader_state(READER, present=False)
+
+
+@pytest.fixture
+def insert_card(vpcd_session: None) -> InsertCard:
+    """``with insert_card(persona_or_card, **faults) as card:`` — see :func:`inserted`."""
+    return inserted
+
+
+@pytest.fixture
+def reader_name(vpcd_session: None) -> str:
+    """PC/SC name of the reader the fixtures insert into (``Virtual PCD 00 00``)."""
+    return READER
+
+
+@pytest.fixture
+def wait_reader(vpcd_session: None) -> Callable[..., None]:
+    """``wait_reader(present=True|False)``: poll PC/SC until the reader is PRESENT / EMPTY."""
+
+    def wait(*, present: bool, timeout: float = STATE_TIMEOUT_S) -> None:
+        wait_reader_state(READER, present=present, timeout=timeout)
+
+    return wait

@@ -25,9 +25,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser from every available command module."""
-    parser = argparse.ArgumentParser(
-        prog="madoguchi", description="My Number Card registration kiosk (窓口)"
-    )
+    parser = argparse.ArgumentParser(prog="madoguchi", description="My Number Card registration kiosk (窓口)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:

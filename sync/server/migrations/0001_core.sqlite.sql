@@ -22,8 +22,10 @@ CREATE TABLE records (
     sequence    BIGINT NOT NULL,
     program_id  TEXT NOT NULL,
     received_at TIMESTAMPTZ NOT NULL,
+    envelope_hash BLOB NOT NULL,
     outcome     TEXT NOT NULL,
-    reason      TEXT
+    reason      TEXT,
+    decision    TEXT
 );
 CREATE INDEX records_code ON records (code);
 CREATE INDEX records_device_sequence ON records (device_id, sequence);
@@ -32,9 +34,11 @@ CREATE TABLE registrations (
     record_id        TEXT NOT NULL,
     received_at      TIMESTAMPTZ NOT NULL,
     registered_at    TIMESTAMPTZ NOT NULL,
+    code             TEXT NOT NULL,
     program_id       TEXT NOT NULL,
     device_id        TEXT NOT NULL,
     person_id        TEXT NOT NULL,
+    prefecture       TEXT NOT NULL,
     municipality     TEXT NOT NULL,
     decision         TEXT NOT NULL,
     decision_reason  TEXT,
@@ -58,15 +62,22 @@ CREATE TABLE person_keys (
     PRIMARY KEY (kind, key_hash)
 );
 CREATE INDEX person_keys_person ON person_keys (person_id);
+-- slot = person_id for one-grant-per-person programmes, else record_id: the unique constraint
+-- enforces "one grant per person" in the database itself, not only in the deciding code.
 CREATE TABLE grants (
+    record_id  TEXT PRIMARY KEY,
     program_id TEXT NOT NULL,
     person_id  TEXT NOT NULL,
-    record_id  TEXT NOT NULL UNIQUE,
+    slot       TEXT NOT NULL,
+    code       TEXT NOT NULL,
+    municipality TEXT NOT NULL,
     points     BIGINT NOT NULL,
     granted_at TIMESTAMPTZ NOT NULL,
     via        TEXT NOT NULL,
-    PRIMARY KEY (program_id, person_id)
+    UNIQUE (program_id, slot)
 );
+CREATE INDEX grants_person ON grants (person_id);
+CREATE INDEX grants_granted ON grants (granted_at);
 CREATE TABLE program_counters (
     program_id TEXT PRIMARY KEY,
     grants     BIGINT NOT NULL DEFAULT 0,
@@ -76,6 +87,7 @@ CREATE TABLE lottery_entries (
     program_id TEXT NOT NULL,
     person_id  TEXT NOT NULL,
     record_id  TEXT NOT NULL UNIQUE,
+    code       TEXT NOT NULL,
     entered_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (program_id, person_id)
 );

@@ -1,0 +1,455 @@
+"""The HTTP API (``docs/wire-format.md`` §2 and the admin API), as a FastAPI app factory.
+
+Design choices:
+
+- **Manual JSON on the hot path.** ``POST /v1/records`` reads the raw body with a hard size limit
+  (413 before parsing), parses with :mod:`sync.wire` and writes the reply with ``json.dumps``: a
+  Pydantic model over 500 envelopes would cost more than the crypto it guards. The OpenAPI schema
+  still describes the body and every reply (``openapi_extra``).
+- **Back-pressure.** Each process admits ``max_inflight_batches`` uploads at once; the next gets 429
+  with ``Retry-After`` instead of queueing without bound. A database outage is 503 with
+  ``Retry-After``; the kiosks keep their records and retry (the record id makes that safe).
+- **Threads.** Verification and the database transaction run in Starlette's thread pool; the event
+  loop only moves bytes.
+- Error bodies are ``{"error": code, "detail": text}`` and never contain personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kiosk.registration import normalize_code
+from sync.server import admin, devices
+from sync.server.context import ServerContext
+from sync.server.errors import DeviceConflictError, EnrollmentError, ServerError, StorageError
+from sync.server.ingest import DeviceRefusedError, Ingestor
+from sync.server.lottery import LotteryError, run_draw
+from sync.wire import (
+    DEVICE_HEADER,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_RECORDS,
+    SUITE_ID,
+    EnrollRequest,
+    EnrollResponse,
+    MessageFormatError,
+    check_kiosk_id,
+    parse_batch_request,
+)
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_BUSY = "1"
+RETRY_AFTER_UNAVAILABLE = "5"
+
+
+def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+# --- OpenAPI shapes (documentation and the admin bodies) ------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body."""
+
+    error: str
+    detail: str
+
+
+class EnrollBody(BaseModel):
+    """``POST /v1/enroll`` request."""
+
+    token: str = Field(min_length=1, max_length=256)
+    kiosk_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    device_public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+
+
+class EnrollReply(BaseModel):
+    """``POST /v1/enroll`` reply."""
+
+    device_id: str
+    server_public_key: str
+    suite: str
+
+
+class RecordResultBody(BaseModel):
+    """One per-record result."""
+
+    record_id: str
+    status: str = Field(description="accepted | duplicate | rejected")
+    reason: str | None
+
+
+class BatchReply(BaseModel):
+    """``POST /v1/records`` reply."""
+
+    results: list[RecordResultBody]
+
+
+class StatusReply(BaseModel):
+    """``GET /v1/registrations/{code}`` reply: the status only, no personal data."""
+
+    code: str
+    status: str = Field(description="received | accepted | rejected")
+    grant: str | None = Field(
+        description="granted | lottery_pending | lottery_won | lottery_lost | under_review | not_granted"
+    )
+
+
+class HealthReply(BaseModel):
+    """``GET /v1/health`` reply."""
+
+    status: str
+
+
+class ReviewDecision(BaseModel):
+    """``POST /v1/admin/review/{id}``: whether the two registrations are the same person."""
+
+    same_person: bool
+
+
+class ExclusionItem(BaseModel):
+    """One exclusion: ``name`` + ``birth_date`` (hashed on arrival, never stored) or ``key_hash``."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=512)
+    birth_date: date | None = None
+    key_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class ExclusionImport(BaseModel):
+    """``POST /v1/admin/exclusions`` body."""
+
+    list_id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$", description="the programme id")
+    entries: list[ExclusionItem] = Field(max_length=100_000)
+
+
+class DrawRequest(BaseModel):
+    """``POST /v1/admin/lottery/{program_id}/draw`` body."""
+
+    seed: str = Field(min_length=1, max_length=256)
+
+
+_BATCH_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["records"],
+                    "properties": {
+                        "records": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_BATCH_RECORDS,
+                            "items": {
+                                "type": "object",
+                                "description": "sealed envelope (docs/wire-format.md)",
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+}
+_ERRORS[429] = {"model": ErrorBody, "headers": {"Retry-After": {"schema": {"type": "string"}}}}
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """FastAPI dependency: the admin bearer token, compared in constant time with the stored hash."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise StarletteHTTPException(
+            401, "admin bearer token required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    ctx: ServerContext = request.app.state.ctx
+    if not ctx.keys.check_admin_token(authorization[len("Bearer ") :]):
+        raise StarletteHTTPException(403, "invalid admin token")
+    return "admin"
+
+
+Admin = Annotated[str, Depends(require_admin)]
+
+
+class _Gate:
+    """Counts uploads in progress in this process; refuses beyond ``limit`` (429)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self._busy >= self._limit:
+                return False
+            self._busy += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._busy -= 1
+
+
+def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAPI:
+    """Build the API for one :class:`ServerContext`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            ctx.close()
+
+    app = FastAPI(
+        title="Madoguchi reference central server",
+        version="1",
+        description="Receives sealed, card-signed registrations from kiosks; verifies, de-duplicates, "
+        "decides eligibility and grants. See docs/server.md and docs/wire-format.md.",
+        lifespan=lifespan,
+    )
+    ingestor = Ingestor(ctx)
+    gate = _Gate(ctx.options.max_inflight_batches)
+    app.state.ctx = ctx
+    app.state.ingestor = ingestor
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", "the request does not match the API schema")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StorageError)
+    async def _storage(_: Request, exc: StorageError) -> JSONResponse:
+        logger.error("database unavailable: %s", exc)
+        return _error(503, "unavailable", "database unavailable", {"Retry-After": RETRY_AFTER_UNAVAILABLE})
+
+    def require_admin(authorization: Annotated[str | None, Header()] = None) -> str:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise StarletteHTTPException(
+                401, "admin bearer token required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if not ctx.keys.check_admin_token(authorization[len("Bearer ") :]):
+            raise StarletteHTTPException(403, "invalid admin token")
+        return "admin"
+
+    Annotated[str, Depends(require_admin)]
+
+    # --- kiosk endpoints ----------------------------------------------------------------------
+
+    @app.get("/v1/health", response_model=HealthReply, tags=["kiosk"])
+    def health() -> Response:
+        """Liveness and database reachability."""
+        with ctx.db.transaction() as tx:
+            tx.scalar("SELECT 1")
+        return _json({"status": "ok"})
+
+    @app.post(
+        "/v1/enroll",
+        response_model=EnrollReply,
+        responses=_ERRORS,
+        tags=["kiosk"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": EnrollBody.model_json_schema()}},
+            }
+        },
+    )
+    async def enroll(request: Request) -> Response:
+        """Bind a kiosk id to its Ed25519 key with a one-time token; return the server's sealing key."""
+        body = await request.body()
+        if len(body) > 4096:
+            return _error(413, "too_large", "enrollment body too large")
+        try:
+            req = EnrollRequest.from_json(json.loads(body))
+        except (MessageFormatError, ValueError, RecursionError):
+            return _error(400, "bad_request", "malformed enrollment request")
+
+        def work() -> str:
+            return devices.enroll(ctx.db, req.token, req.kiosk_id, req.device_public_key)
+
+        try:
+            device_id = await run_in_threadpool(work)
+        except EnrollmentError:
+            return _error(403, "enrollment_refused", "unknown, used or expired token")
+        except DeviceConflictError:
+            return _error(409, "conflict", "this kiosk id is enrolled with another key")
+        reply = EnrollResponse(
+            device_id=device_id, server_public_key=ctx.keys.public_key_raw(), suite=SUITE_ID
+        )
+        return _json(reply.to_json())
+
+    @app.post(
+        "/v1/records",
+        response_model=BatchReply,
+        responses=_ERRORS,
+        tags=["kiosk"],
+        openapi_extra=_BATCH_SCHEMA,
+    )
+    async def upload(
+        request: Request,
+        x_madoguchi_device: Annotated[str | None, Header(alias=DEVICE_HEADER)] = None,
+    ) -> Response:
+        """Upload a batch of sealed records; one result per record id (accepted/duplicate/rejected)."""
+        try:
+            device_id = check_kiosk_id(x_madoguchi_device)
+        except MessageFormatError:
+            return _error(401, "unknown_device", f"{DEVICE_HEADER} must name an enrolled kiosk")
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BATCH_BYTES):
+            return _error(413, "too_large", f"at most {MAX_BATCH_BYTES} bytes per batch")
+        if not gate.enter():
+            return _error(429, "busy", "too many uploads in progress", {"Retry-After": RETRY_AFTER_BUSY})
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BATCH_BYTES:
+                    return _error(413, "too_large", f"at most {MAX_BATCH_BYTES} bytes per batch")
+                chunks.append(chunk)
+            try:
+                raw = parse_batch_request(b"".join(chunks))
+            except MessageFormatError as exc:
+                return _error(400, "bad_request", str(exc))
+            try:
+                report = await run_in_threadpool(ingestor.ingest, device_id, raw)
+            except DeviceRefusedError as exc:
+                if exc.unknown:
+                    return _error(401, "unknown_device", "device not enrolled")
+                return _error(403, "device_revoked", "device revoked")
+            return _json(
+                {
+                    "results": [
+                        {"record_id": o.record_id, "status": o.status.value, "reason": o.reason}
+                        for o in report.outcomes
+                    ]
+                }
+            )
+        finally:
+            gate.leave()
+
+    @app.get("/v1/registrations/{code}", response_model=StatusReply, responses=_ERRORS, tags=["kiosk"])
+    def registration_status(code: str) -> Response:
+        """A receipt's status by registration code; reveals the status only."""
+        canonical = normalize_code(code) if len(code) <= 32 else None
+        if canonical is None:
+            return _error(404, "unknown_code", "no registration with this code")
+        with ctx.db.transaction() as tx:
+            row = tx.one(
+                "SELECT outcome, decision FROM records WHERE code = ? ORDER BY received_at LIMIT 1",
+                (canonical,),
+            )
+        if row is None:
+            return _error(404, "unknown_code", "no registration with this code")
+        return _json({"code": canonical, "status": str(row[0]), "grant": _grant_status(row[1])})
+
+    # --- admin endpoints ---------------------------------------------------------------------
+
+    @app.get("/v1/admin/stats", tags=["admin"], responses=_ERRORS)
+    def stats(actor: Admin) -> Response:
+        """Counts of records, rejections by reason, decisions, grants, devices, pending reviews."""
+        out = admin.statistics(ctx.db)
+        out["chain_cache"] = {"hits": ctx.chains.hits, "misses": ctx.chains.misses}
+        return _json(out)
+
+    @app.get("/v1/admin/devices", tags=["admin"], responses=_ERRORS)
+    def list_devices(actor: Admin) -> Response:
+        """Every enrolled device."""
+        return _json([d.to_json() for d in devices.list_devices(ctx.db)])
+
+    @app.post("/v1/admin/devices/{device_id}/revoke", tags=["admin"], responses=_ERRORS)
+    def revoke(device_id: str, actor: Admin) -> Response:
+        """Revoke a device: its uploads are refused (403) from now on."""
+        try:
+            return _json(devices.revoke_device(ctx.db, device_id, actor=actor).to_json())
+        except ServerError:
+            return _error(404, "unknown_device", "no such device")
+
+    @app.get("/v1/admin/review", tags=["admin"], responses=_ERRORS)
+    def review_queue(actor: Admin) -> Response:
+        """Pending reviews: same name and birth date as a known person, different address."""
+        return _json([r.to_json() for r in admin.list_reviews(ctx.db)])
+
+    @app.post("/v1/admin/review/{review_id}", tags=["admin"], responses=_ERRORS)
+    def resolve(review_id: int, body: ReviewDecision, actor: Admin) -> Response:
+        """Resolve a review item; the programme's award rules then run for the registration."""
+        try:
+            decision = admin.resolve_review(
+                ctx.db,
+                ctx.programs,
+                ctx.decider.file_exclusions,
+                review_id,
+                same_person=body.same_person,
+                actor=actor,
+            )
+        except admin.AdminError as exc:
+            return _error(404, "unknown_review", str(exc))
+        return _json({"review_id": review_id, "decision": decision})
+
+    @app.post("/v1/admin/exclusions", tags=["admin"], responses=_ERRORS)
+    def import_exclusions(body: ExclusionImport, actor: Admin) -> Response:
+        """Import an exclusion list; names are turned into keyed hashes at once and never stored."""
+        entries = [
+            admin.ExclusionEntry(
+                name=e.name,
+                birth_date=e.birth_date,
+                key_hash=bytes.fromhex(e.key_hash) if e.key_hash else None,
+            )
+            for e in body.entries
+        ]
+        new = admin.import_exclusions(ctx.db, ctx.keyer, body.list_id, entries, actor=actor)
+        return _json({"list_id": body.list_id, "new": new})
+
+    @app.post("/v1/admin/lottery/{program_id}/draw", tags=["admin"], responses=_ERRORS)
+    def draw(program_id: str, body: DrawRequest, actor: Admin) -> Response:
+        """Run a lottery programme's draw from a published seed (see docs/server.md)."""
+        try:
+            result = run_draw(ctx.db, ctx.programs, program_id, seed=body.seed, actor=actor)
+        except LotteryError as exc:
+            return _error(409, "lottery", str(exc))
+        return _json(result.to_json())
+
+    return app
+
+
+_GRANT_STATUS = {
+    "granted": "granted",
+    "lottery_entered": "lottery_pending",
+    "lottery_won": "lottery_won",
+    "lottery_lost": "lottery_lost",
+    "review": "under_review",
+}
+
+
+def _grant_status(decision: object) -> str | None:
+    if decision is None:
+        return None
+    return _GRANT_STATUS.get(str(decision), "not_granted")

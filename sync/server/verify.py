@@ -1,0 +1,245 @@
+"""Per-record verification: everything about one sealed record that needs no database.
+
+Order, cheapest and least trusting first (each step's failure is a wire ``rejected`` reason):
+
+1. strict envelope header (``bad_header``), its kiosk id equals the uploading device
+   (``kiosk_mismatch``), the Ed25519 device signature (``bad_signature``) — until here nothing is
+   stored, because nothing proves the enrolled device sent it;
+2. HPKE open with the server key and the header bound into ``info`` (``bad_ciphertext``);
+3. strict parse of the card-signed registration, which must be canonical (``invalid_record``), and
+   agree with the envelope on record id, kiosk and programme (``record_mismatch``);
+4. the auth certificate chains to a configured JPKI root (cached by fingerprint; ``certificate_*``),
+   is valid at the registration time (``certificate_expired`` / ``certificate_not_yet_valid``);
+5. the card signature over the canonical record bytes with that certificate (``card_signature``);
+6. the kiosk's own verification results are all present and true (``kiosk_verification``);
+7. revocation via the pluggable checker (``certificate_revoked``; "not checked" is a flag);
+8. the programme exists (``unknown_program``) and its offline rules hold at the kiosk's registration
+   time (residency, age, period, required services: the eligibility reason code).
+
+Flags (kept with accepted records, never a rejection): ``revocation_not_checked``,
+``revocation_unknown``, ``clock_skew`` (kiosk clock more than 10 minutes from the receive time —
+for records queued offline this also fires, and only together with the envelope's sealing time can
+an operator tell the two apart), ``clock_mismatch`` (record clock and envelope time disagree).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from kiosk.address import parse_address
+from kiosk.eligibility import check_eligibility
+from kiosk.errors import RecordFormatError
+from kiosk.programs import Program
+from kiosk.registration import SignedRegistration, parse_signed
+from sync.sealing import HPKE_SUITE
+from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
+from sync.server.persons import PersonKeyer, PersonKeys
+from sync.server.revocation import RevocationChecker, RevocationStatus
+from sync.wire import Envelope, EnvelopeFormatError, parse_timestamp
+
+#: Kiosk clocks further than this from the server's receive time are flagged.
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+
+_PKCS1 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
+_RECORD_PREFIX = b',"record":'
+_SIGNED_SUFFIX = b',"v":1}'
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record refused before any decision; ``store`` says whether the refusal is recorded.
+
+    Refusals before the device signature verified are not stored: the record id is then an
+    unauthenticated claim, and storing it would let anyone block a real record id.
+    """
+
+    record_id: str | None
+    reason: str
+    store: bool
+    envelope: Envelope | None = field(default=None, repr=False)
+    envelope_hash: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A record that passed every check that needs no database; personal data stays out of repr."""
+
+    envelope: Envelope = field(repr=False)
+    envelope_hash: bytes = field(repr=False)
+    signed: SignedRegistration = field(repr=False)
+    chain: ChainResult = field(repr=False)
+    registered_at: datetime
+    program: Program = field(repr=False)
+    prefecture: str
+    municipality: str
+    person_keys: PersonKeys = field(repr=False)
+    flags: tuple[str, ...]
+
+    @property
+    def record_id(self) -> str:
+        """The record id (envelope and record agree)."""
+        return self.envelope.record_id
+
+    @property
+    def code(self) -> str:
+        """The receipt's registration code."""
+        return self.signed.record.code
+
+
+Checked = Rejection | Verified
+
+
+def envelope_digest(envelope: Envelope) -> bytes:
+    """SHA-256 identifying one sealed envelope: a true retry re-sends exactly the same envelope."""
+    return hashlib.sha256(envelope.signed_bytes() + envelope.sig).digest()
+
+
+def _record_bytes(plaintext: bytes) -> bytes:
+    """The canonical record inside the canonical signed plaintext, without re-serialising it.
+
+    Canonical JSON sorts keys, so the plaintext is ``{"card_signature":"…","record":{…},"v":1}``;
+    :func:`parse_signed` has already proved the plaintext canonical, so slicing is exact.
+    """
+    start = plaintext.index(_RECORD_PREFIX) + len(_RECORD_PREFIX)
+    return plaintext[start : len(plaintext) - len(_SIGNED_SUFFIX)]
+
+
+class RecordVerifier:
+    """Runs the database-free checks; one instance per process, safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        server_key: X25519PrivateKey,
+        chains: ChainVerifier,
+        revocation: RevocationChecker,
+        programs: Mapping[str, Program],
+        keyer: PersonKeyer,
+    ) -> None:
+        self._server_key = server_key
+        self._chains = chains
+        self._revocation = revocation
+        self._programs = programs
+        self._keyer = keyer
+
+    def check(
+        self, raw: object, *, device_id: str, device_key: Ed25519PublicKey, received_at: datetime
+    ) -> Checked:
+        """Verify one raw envelope object uploaded by ``device_id``."""
+        try:
+            envelope = Envelope.from_json(raw)
+        except EnvelopeFormatError:
+            return Rejection(_claimed_id(raw), "bad_header", store=False)
+        if envelope.kiosk_id != device_id:
+            return Rejection(envelope.record_id, "kiosk_mismatch", store=False)
+        try:
+            device_key.verify(envelope.sig, envelope.signed_bytes())
+        except InvalidSignature:
+            return Rejection(envelope.record_id, "bad_signature", store=False)
+        digest = envelope_digest(envelope)
+
+        def reject(reason: str) -> Rejection:
+            return Rejection(envelope.record_id, reason, store=True, envelope=envelope, envelope_hash=digest)
+
+        try:
+            plaintext = HPKE_SUITE.decrypt(envelope.ct, self._server_key, info=envelope.hpke_info())
+        except Exception:  # InvalidTag, ValueError: any failure to open is the same answer
+            return reject("bad_ciphertext")
+        try:
+            signed = parse_signed(plaintext)
+        except RecordFormatError:
+            return reject("invalid_record")
+        record = signed.record
+        if (
+            record.record_id != envelope.record_id
+            or record.kiosk.kiosk_id != envelope.kiosk_id
+            or record.program_id != envelope.program_id
+        ):
+            return reject("record_mismatch")
+        chain = self._chains.check(record.auth_certificate)
+        if chain.status is not ChainStatus.OK or chain.public_key is None:
+            return reject(chain.status.value)
+        registered_at = record.kiosk.clock
+        if not chain.valid_at(registered_at):
+            early = chain.not_before is not None and registered_at < chain.not_before
+            return reject("certificate_not_yet_valid" if early else "certificate_expired")
+        try:
+            chain.public_key.verify(signed.card_signature, _record_bytes(plaintext), _PKCS1, _SHA256)
+        except InvalidSignature:
+            return reject("card_signature")
+        ver = record.verification
+        if not (ver.chain and ver.signature and ver.integrity and ver.genuine_card):
+            return reject("kiosk_verification")
+        flags: list[str] = []
+        if chain.certificate is None or chain.issuer is None:
+            return reject(ChainStatus.MALFORMED.value)
+        revocation = self._revocation.check(chain.certificate, chain.issuer, registered_at)
+        if revocation is RevocationStatus.REVOKED:
+            return reject("certificate_revoked")
+        if revocation is RevocationStatus.NOT_CHECKED:
+            flags.append("revocation_not_checked")
+        elif revocation is RevocationStatus.UNKNOWN:
+            flags.append("revocation_unknown")
+        program = self._programs.get(record.program_id)
+        if program is None:
+            return reject("unknown_program")
+        resident = record.resident
+        eligibility = check_eligibility(
+            program,
+            address=resident.address,
+            birth_date=resident.birth_date,
+            services=record.services,
+            now=registered_at,
+            already_registered_here=False,
+        )
+        if not eligibility.eligible:
+            return reject(eligibility.codes[0].value)
+        if abs(registered_at - received_at) > MAX_CLOCK_SKEW:
+            flags.append("clock_skew")
+        if abs(registered_at - parse_timestamp(envelope.created_at)) > MAX_CLOCK_SKEW:
+            flags.append("clock_mismatch")
+        parsed = parse_address(resident.address)
+        municipality = (parsed.county or "") + (parsed.municipality or "") + (parsed.ward or "")
+        return Verified(
+            envelope=envelope,
+            envelope_hash=digest,
+            signed=signed,
+            chain=chain,
+            registered_at=registered_at,
+            program=program,
+            prefecture=parsed.prefecture or "",
+            municipality=municipality,
+            person_keys=self._keyer.keys(
+                issuer_der=chain.issuer_der,
+                serial=chain.serial,
+                name=resident.name,
+                birth_date=resident.birth_date,
+                address=resident.address,
+            ),
+            flags=tuple(flags),
+        )
+
+
+def _claimed_id(raw: object) -> str | None:
+    """The record id a malformed envelope claims, if it is at least a canonical UUID string."""
+    import uuid
+
+    if isinstance(raw, dict):
+        value = raw.get("record_id")
+        if isinstance(value, str) and len(value) == 36:
+            try:
+                if str(uuid.UUID(value)) == value:
+                    return value
+            except ValueError:
+                return None
+    return None

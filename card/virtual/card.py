@@ -544,6 +544,9 @@ class VirtualMyNumberCard:
         """The six P1 schemes of §2.3; None for out-of-range input (→ 6700)."""
         pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         if scheme == 0x00:  # PKCS#1 v1.5 over the data as supplied (a DigestInfo)
+            if len(data) == 51 and data.startswith(SHA256_DIGEST_INFO):
+                # same bytes as the raw operation (v1.5 is deterministic), via OpenSSL: ~5x faster
+                return key.sign(data[19:], padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
             return _rsa_pkcs1_raw(key, data) if 1 <= len(data) <= _MAX_PKCS1_INPUT else None
         if scheme == 0x01:  # card hashes, signs the bare hash
             return _rsa_pkcs1_raw(key, hashlib.sha256(data).digest()) if len(data) <= 255 else None

@@ -124,3 +124,11 @@ def test_invalid_fields_are_rejected_without_echoing_values(
 def test_unknown_persona_id_is_a_persona_error() -> None:
     with pytest.raises(PersonaError):
         load_persona("no-such-persona")
+
+
+def test_persona_data_follows_the_card_conventions() -> None:
+    """§8 item 8: U+3000 between family and given name, full-width block numbers in addresses."""
+    for persona in all_personas():
+        if not persona.name.isascii():
+            assert "\u3000" in persona.name
+        assert not any(c.isascii() and c.isdigit() for c in persona.address)

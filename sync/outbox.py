@@ -165,9 +165,13 @@ def _migration_1(conn: sqlite3.Connection) -> None:
             sig BLOB NOT NULL
         )"""
     )
-    conn.execute("CREATE INDEX outbox_state_seq ON outbox (state, seq)")
-    # The last sequence number ever issued: rows are deleted when acknowledged, so MAX(seq) could go
-    # backwards; the envelope's seq must not.
+    # Only rows that are *not* PENDING are indexed by state (a partial index): an enqueue, which
+    # always inserts PENDING, does not touch it. Claims walk the rowid (seq) order and skip the few
+    # SENDING/REJECTED rows; status counts PENDING as total minus the others.
+    conn.execute("CREATE INDEX outbox_not_pending ON outbox (state, seq) WHERE state != 'PENDING'")
+    # High-water mark of deleted sequence numbers. The next seq is max(MAX(outbox.seq), this) + 1:
+    # deleting acknowledged rows can never make a seq come back, and an enqueue does not write this
+    # page (it is written only when rows are deleted).
     conn.execute("CREATE TABLE sequence (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)")
     conn.execute("INSERT INTO sequence (id, value) VALUES (1, 0)")
     conn.execute(
@@ -356,7 +360,9 @@ class Outbox:
         created = _dt.datetime.fromtimestamp(self._clock(), _dt.UTC)
         try:
             with self._transaction():
-                row = self._conn.execute("UPDATE sequence SET value = value + 1 RETURNING value").fetchone()
+                row = self._conn.execute(
+                    "SELECT MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), value) + 1 FROM sequence"
+                ).fetchone()
                 seq = int(row[0])
                 env = self._sealer.seal(
                     plaintext, record_id=record_id, program_id=program_id, seq=seq, created_at=created
@@ -388,7 +394,8 @@ class Outbox:
         """Put rows left ``SENDING`` (by a crash or a kill) back to ``PENDING``; return how many."""
         with self._transaction():
             cur = self._conn.execute(
-                "UPDATE outbox SET state = 'PENDING', last_error = 'interrupted' WHERE state = 'SENDING'"
+                "UPDATE outbox SET state = 'PENDING', last_error = 'interrupted' "
+                "WHERE state != 'PENDING' AND state = 'SENDING'"
             )
             return cur.rowcount
 
@@ -449,15 +456,18 @@ class Outbox:
         kept sealed as ``REJECTED`` with a reason code; ``retry`` rows go back to ``PENDING`` with their
         next attempt time. Ids not in the outbox are ignored (a late reply after recovery).
         """
+        top = 0
         with self._transaction():
             for status, ids in (("accepted", outcome.accepted), ("duplicate", outcome.duplicate)):
                 for rid in ids:
                     row = self._conn.execute(
-                        "DELETE FROM outbox WHERE record_id = ? AND state != 'REJECTED' RETURNING program_id",
+                        "DELETE FROM outbox WHERE record_id = ? AND state != 'REJECTED' "
+                        "RETURNING program_id, seq",
                         (rid,),
                     ).fetchone()
                     if row is not None:
                         self._count(str(row[0]), status)
+                        top = max(top, int(row[1]))
             for rid, reason in outcome.rejected.items():
                 row = self._conn.execute(
                     "UPDATE outbox SET state = 'REJECTED', last_error = ? "
@@ -466,6 +476,8 @@ class Outbox:
                 ).fetchone()
                 if row is not None:
                     self._count(str(row[0]), "rejected")
+            if top:
+                self._conn.execute("UPDATE sequence SET value = MAX(value, ?)", (top,))
             self._conn.executemany(
                 "UPDATE outbox SET state = 'PENDING', next_attempt_at = ?, last_error = ? "
                 "WHERE record_id = ? AND state IN ('SENDING', 'PENDING')",
@@ -481,8 +493,12 @@ class Outbox:
     def status(self) -> QueueStatus:
         """Depth, counts by state, oldest age, error codes and today's counters."""
         counts = {s.value: 0 for s in RecordState if s is not RecordState.SENT}
-        for state, n in self._conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
+        total = int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        for state, n in self._conn.execute(
+            "SELECT state, COUNT(*) FROM outbox WHERE state != 'PENDING' GROUP BY state"
+        ):
             counts[str(state)] = int(n)
+        counts["PENDING"] = total - counts["SENDING"] - counts["REJECTED"]
         oldest = self._conn.execute(
             "SELECT created_at FROM outbox WHERE state IN ('PENDING', 'SENDING') ORDER BY seq LIMIT 1"
         ).fetchone()
@@ -490,13 +506,14 @@ class Outbox:
         age = None
         if oldest_at is not None:
             age = round(self._clock() - wire.parse_timestamp(oldest_at).timestamp(), 3)
-        nxt = self._conn.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'PENDING'"
-        ).fetchone()[0]
+        nxt = self.next_due()
         errors = {
             str(code): int(n)
             for code, n in self._conn.execute(
-                "SELECT last_error, COUNT(*) FROM outbox WHERE last_error IS NOT NULL GROUP BY last_error"
+                "SELECT last_error, COUNT(*) FROM ("
+                "SELECT last_error FROM outbox WHERE state != 'PENDING' UNION ALL SELECT * FROM "
+                "(SELECT last_error FROM outbox WHERE state = 'PENDING' ORDER BY seq LIMIT 1000)"
+                ") WHERE last_error IS NOT NULL GROUP BY last_error"
             )
         }
         today = {c: 0 for c in sorted(_COUNTER_COLUMNS)}
@@ -520,7 +537,12 @@ class Outbox:
 
     def next_due(self) -> float | None:
         """The earliest ``next_attempt_at`` of a ``PENDING`` row (``None`` when nothing is pending)."""
-        row = self._conn.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'PENDING'").fetchone()
+        # Bounded: only the oldest 1,000 PENDING rows are looked at. Claims go in seq order, so rows
+        # waiting for a retry are at the front; a full scan would cost seconds at a million rows.
+        row = self._conn.execute(
+            "SELECT MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox "
+            "WHERE state = 'PENDING' ORDER BY seq LIMIT 1000)"
+        ).fetchone()
         return float(row[0]) if row[0] is not None else None
 
     def daily_counters(self) -> list[dict[str, object]]:
@@ -536,7 +558,7 @@ class Outbox:
         """Rejected rows, still sealed, with their reason code (for operator export)."""
         rows = self._conn.execute(
             "SELECT seq, record_id, kiosk_id, program_id, created_at, ct, sig, last_error FROM outbox "
-            "WHERE state = 'REJECTED' ORDER BY seq"
+            "WHERE state != 'PENDING' AND state = 'REJECTED' ORDER BY seq"
         )
         return [
             (

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sync.client import SyncClient
+from sync.client import SyncClient, retry_delay
 from sync.errors import SyncError
 from sync.outbox import Outbox
 from sync.uploader import SyncReport, Uploader
@@ -31,7 +31,8 @@ class SyncService:
     :param open_outbox: called once, on the sync thread, to open the thread's own outbox.
     :param make_client: called once, on the sync thread.
     :param interval_s: longest sleep between passes when idle.
-    :param min_sleep_s: shortest sleep after a failed pass (protects the server from a busy loop).
+    :param min_sleep_s: shortest sleep after a failed pass, and the backoff base.
+    :param max_backoff_s: longest backoff after repeated failed passes (Retry-After may add to it).
     :param on_report: called on the sync thread after every pass that did something or failed.
     """
 
@@ -42,6 +43,7 @@ class SyncService:
         make_client: Callable[[], SyncClient],
         interval_s: float = 30.0,
         min_sleep_s: float = 1.0,
+        max_backoff_s: float = 300.0,
         on_report: Callable[[SyncReport], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -49,8 +51,10 @@ class SyncService:
         self._make_client = make_client
         self._interval = interval_s
         self._min_sleep = min_sleep_s
+        self._max_backoff = max_backoff_s
         self._on_report = on_report
-        self._rng = rng
+        self._rng = rng or random.Random()  # jitter, not security
+        self._failures = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,7 +69,7 @@ class SyncService:
         self._thread.start()
 
     def wake(self) -> None:
-        """Ask for a pass now (e.g. right after an enqueue)."""
+        """Ask for a pass now (e.g. right after an enqueue); ignored while backing off after a failure."""
         self._wake.set()
 
     def stop(self, timeout: float | None = 10.0) -> bool:
@@ -105,18 +109,35 @@ class SyncService:
                 self.last_error = report.error
                 if self._on_report is not None and (report.batches or report.error):
                     self._on_report(report)
-                self._wake.wait(self._sleep_after(report, outbox))
+                sleep = self._sleep_after(report, outbox)
+                if not report.ok:
+                    # A wake-up (new record) must not cut a backoff short: the server asked for it.
+                    self._stop.wait(sleep)
+                else:
+                    self._wake.wait(sleep)
         finally:
             client.close()
             outbox.close()
 
     def _sleep_after(self, report: SyncReport, outbox: Outbox) -> float:
-        # More due right now (the pass stopped at max_batches) means no sleep; but after any failure
-        # or retried record, sleep at least min_sleep so a broken server never sees a busy loop.
+        """After a failed pass: service-level full-jitter backoff (or Retry-After), however many other
+        rows are due, so a fleet facing a down server backs off instead of trying a batch a second.
+        Otherwise: no sleep if more is due now, else until the next row is due or the interval."""
+        if not report.ok:
+            self._failures += 1
+            delay = retry_delay(
+                self._failures - 1,
+                self._rng,
+                retry_after=report.retry_after_s,
+                base=self._min_sleep,
+                cap=self._max_backoff,
+            )
+            return max(self._min_sleep, delay)
+        self._failures = 0
         due = outbox.next_due()
         if due is None:
             return self._interval
         wait = max(0.0, due - time.time())
-        if not report.ok or report.retried:
-            wait = max(wait, self._min_sleep)
+        if report.retried:
+            wait = max(wait, self._min_sleep)  # a record without an answer: never a busy loop
         return min(wait, self._interval)

@@ -1,0 +1,293 @@
+"""Outbox benchmark (prints JSON): durable sealed enqueue rate at 0 / 100k / 1M queued rows, fsyncs
+per record, and (optionally) the drain of N records to a server on loopback.
+
+    .venv/bin/python bench/outbox.py                          # sizes 0,100000,1000000
+    .venv/bin/python bench/outbox.py --sizes 0,100000 --runs 3 --enqueues 3000
+    .venv/bin/python bench/outbox.py --drain 100000           # + drain to the reference server
+
+Method (see docs/outbox.md):
+- Large queues are built with a bulk insert (50k-row transactions, ``synchronous=OFF``) of rows that
+  look like real ones (a real sealed ``ct`` of the benchmark record, random UUID record ids), then
+  the file is reopened normally and ``Outbox.enqueue`` (JSON record → HPKE seal → Ed25519 sign → one
+  ``BEGIN IMMEDIATE``/``COMMIT`` with ``synchronous=FULL``) is timed one call at a time.
+- fsync count: a child process runs N enqueues under ``strace -f -c -e trace=fsync,fdatasync``
+  (exact syscall counts; strace only observes), minus a child that opens and closes without enqueueing.
+  The block device's completed flush requests (``/sys/dev/block/M:m/stat`` field 15) around an
+  in-process run are reported too: the device-level view, an upper bound (other processes share it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
+
+from sync import wire  # noqa: E402
+from sync.device import DeviceStore  # noqa: E402
+from sync.outbox import OUTBOX_FILE, Outbox  # noqa: E402
+
+KIOSK = "bench-kiosk-01"
+
+
+def record_plaintext(i: int) -> bytes:
+    """A registration-shaped record of realistic size (about 2.4 KB: the auth certificate dominates)."""
+    rec = {
+        "v": 1,
+        "card_signature": base64.b64encode(os.urandom(256)).decode(),
+        "record": {
+            "schema": "madoguchi.registration/1",
+            "record_id": str(uuid.uuid4()),
+            "code": f"BNCH-{i:06d}",
+            "program_id": "demo",
+            "services": ["disaster", "point"],
+            "consents": [
+                {"service": "point", "terms_version": "2026-04", "accepted_at": "2026-11-22T10:00:00+09:00"}
+            ],
+            "resident": {
+                "name": "山田 太郎",
+                "address": "宮城県仙台市青葉区本町三丁目8番1号",
+                "birth_date": "1980-01-02",
+                "sex": "1",
+            },
+            "auth_certificate": base64.b64encode(os.urandom(1200)).decode(),
+            "kiosk": {"id": KIOSK, "clock": "2026-11-22T10:00:00+09:00", "sequence": i},
+            "verification": {"chain": "ok", "signature": "ok", "integrity": "ok", "genuine_card": "ok"},
+        },
+    }
+    return json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def make_device(data_dir: Path, server_key: X25519PrivateKey, url: str = "http://127.0.0.1:1") -> DeviceStore:
+    store = DeviceStore(data_dir)
+    store.load_or_create_device_key()
+    pub = server_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    store.pin_server(url, wire.EnrollResponse("bench", pub, wire.SUITE_ID))
+    return store
+
+
+def bulk_fill(path: Path, rows: int, ct: bytes, sig: bytes) -> float:
+    """Append ``rows`` PENDING rows fast (not durable: only to build the starting state)."""
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    start = conn.execute("SELECT value FROM sequence").fetchone()[0]
+    created = wire.format_timestamp(datetime.datetime.now(datetime.UTC))
+    step = 50_000
+    for lo in range(0, rows, step):
+        n = min(step, rows - lo)
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO outbox (seq, record_id, kiosk_id, program_id, created_at, size, state, ct, sig) "
+            "VALUES (?, ?, ?, 'demo', ?, ?, 'PENDING', ?, ?)",
+            ((start + lo + k + 1, str(uuid.uuid4()), KIOSK, created, len(ct), ct, sig) for k in range(n)),
+        )
+        conn.execute("COMMIT")
+    conn.execute("UPDATE sequence SET value = ?", (start + rows,))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return time.perf_counter() - t0
+
+
+def time_enqueues(box: Outbox, plaintexts: list[bytes]) -> dict[str, float]:
+    lat = []
+    t0 = time.perf_counter()
+    for p in plaintexts:
+        s = time.perf_counter()
+        box.enqueue(p, record_id=str(uuid.uuid4()), program_id="demo")
+        lat.append(time.perf_counter() - s)
+    total = time.perf_counter() - t0
+    lat.sort()
+    return {
+        "per_s": round(len(plaintexts) / total, 1),
+        "p50_ms": round(lat[len(lat) // 2] * 1000, 3),
+        "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 3),
+    }
+
+
+def device_flushes(path: Path) -> int | None:
+    """Completed flush requests of the block device holding ``path`` (None if not available)."""
+    st = os.stat(path)
+    stat_file = Path(f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}/stat")
+    try:
+        fields = stat_file.read_text().split()
+    except OSError:
+        return None
+    return int(fields[14]) if len(fields) >= 17 else None
+
+
+def bench_enqueue(work: Path, sizes: list[int], runs: int, enqueues: int) -> dict[str, Any]:
+    server_key = X25519PrivateKey.generate()
+    data = work / "enqueue"
+    store = make_device(data, server_key)
+    sealer = store.sealer(KIOSK)
+    plaintexts = [record_plaintext(i) for i in range(enqueues)]
+    # seal alone (the crypto floor of one enqueue)
+    t0 = time.perf_counter()
+    for i, p in enumerate(plaintexts):
+        env = sealer.seal(
+            p,
+            record_id=str(uuid.uuid4()),
+            program_id="demo",
+            seq=i + 1,
+            created_at=datetime.datetime.now(datetime.UTC),
+        )
+    seal_rate = len(plaintexts) / (time.perf_counter() - t0)
+    path = data / OUTBOX_FILE
+    Outbox.open(path).close()
+    results = []
+    present = 0
+    for size in sorted(sizes):
+        build_s = bulk_fill(path, size - present, env.ct, env.sig) if size > present else 0.0
+        present = size
+        per_run = []
+        flushes_before = device_flushes(path)
+        for _ in range(runs):
+            with Outbox.open(path, sealer=sealer) as box:
+                mark = box.connection.execute("SELECT value FROM sequence").fetchone()[0]
+                per_run.append(time_enqueues(box, plaintexts))
+                # Keep the table at the nominal size: drop what this run added.
+                box.connection.execute("DELETE FROM outbox WHERE seq > ?", (mark,))
+        flushes_after = device_flushes(path)
+        rates = [r["per_s"] for r in per_run]
+        results.append(
+            {
+                "queued_rows": size,
+                "build_s": round(build_s, 1),
+                "runs_per_s": rates,
+                "median_per_s": statistics.median(rates),
+                "p50_ms": statistics.median(r["p50_ms"] for r in per_run),
+                "p99_ms": statistics.median(r["p99_ms"] for r in per_run),
+                "device_flushes_per_record": (
+                    round((flushes_after - flushes_before) / (runs * enqueues), 3)
+                    if flushes_before is not None and flushes_after is not None
+                    else None
+                ),
+                "db_bytes": path.stat().st_size,
+            }
+        )
+    return {
+        "record_plaintext_bytes": len(plaintexts[0]),
+        "ct_bytes": len(env.ct),
+        "seal_only_per_s": round(seal_rate, 1),
+        "enqueue": results,
+    }
+
+
+def fsync_child(data: Path, n: int) -> None:
+    """Run ``n`` enqueues (the strace'd child)."""
+    store = DeviceStore(data)
+    with Outbox.open(data / OUTBOX_FILE, sealer=store.sealer(KIOSK)) as box:
+        for i in range(n):
+            box.enqueue(record_plaintext(i), record_id=str(uuid.uuid4()), program_id="demo")
+
+
+def bench_fsync(work: Path, n: int) -> dict[str, Any]:
+    strace = shutil.which("strace")
+    if strace is None:
+        return {"skipped": "strace not installed"}
+    data = work / "fsync"
+    make_device(data, X25519PrivateKey.generate())
+    Outbox.open(data / OUTBOX_FILE).close()
+    counts = {}
+    for label, count in (("baseline", 0), ("run", n)):
+        out = work / f"strace-{label}.txt"
+        subprocess.run(
+            [
+                strace,
+                "-f",
+                "-c",
+                "-e",
+                "trace=fsync,fdatasync",
+                "-o",
+                str(out),
+                sys.executable,
+                __file__,
+                "--fsync-child",
+                str(data),
+                str(count),
+            ],
+            check=True,
+        )
+        calls = {"fsync": 0, "fdatasync": 0}
+        for line in out.read_text().splitlines():
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync)\s*$", line)
+            if m:
+                calls[m.group(2)] = int(m.group(1))
+        counts[label] = calls
+    total = {k: counts["run"][k] - counts["baseline"][k] for k in ("fsync", "fdatasync")}
+    return {
+        "method": "strace -f -c -e trace=fsync,fdatasync (child with N enqueues minus child with 0)",
+        "enqueues": n,
+        "syscalls": total,
+        "per_record": round((total["fsync"] + total["fdatasync"]) / n, 3),
+    }
+
+
+def bench_drain(work: Path, n: int) -> dict[str, Any]:
+    from bench_outbox_drain import drain  # type: ignore[import-not-found]
+
+    result: dict[str, Any] = drain(work, n)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="0,100000,1000000")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--enqueues", type=int, default=3000)
+    ap.add_argument("--fsync-records", type=int, default=2000)
+    ap.add_argument("--drain", type=int, default=0, help="records to drain to the reference server (0: skip)")
+    ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temporary one)")
+    ap.add_argument("--fsync-child", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.fsync_child:
+        fsync_child(Path(args.fsync_child[0]), int(args.fsync_child[1]))
+        return
+    work = Path(tempfile.mkdtemp(prefix="madoguchi-bench-", dir=args.dir))
+    try:
+        out: dict[str, Any] = {
+            "bench": "outbox",
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpus": os.cpu_count(),
+            "settings": {
+                "journal_mode": "WAL",
+                "synchronous": "FULL",
+                "runs": args.runs,
+                "enqueues_per_run": args.enqueues,
+            },
+        }
+        out.update(
+            bench_enqueue(work, [int(s) for s in args.sizes.split(",") if s], args.runs, args.enqueues)
+        )
+        out["fsync"] = bench_fsync(work, args.fsync_records)
+        if args.drain:
+            sys.path.insert(0, str(Path(__file__).parent))
+            out["drain"] = bench_drain(work, args.drain)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

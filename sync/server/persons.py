@@ -21,12 +21,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from kiosk.address import normalize_address as _kiosk_normalize_address
+
 _PRIMARY = b"madoguchi.person.primary.v1\x00"
 _SECONDARY = b"madoguchi.person.secondary.v1\x00"
 _ADDRESS = b"madoguchi.person.address.v1\x00"
 _SPACE_RE = re.compile(r"\s+")
-# Dash-like characters that card addresses and typed lists spell differently (番地 separators).
-_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−－ー─"})
 
 
 def normalize_name(name: str) -> str:
@@ -35,8 +35,8 @@ def normalize_name(name: str) -> str:
 
 
 def normalize_address(address: str) -> str:
-    """NFKC, no white space, one dash character: equal addresses compare equal however typed."""
-    return _SPACE_RE.sub("", unicodedata.normalize("NFKC", address)).translate(_DASHES)
+    """The kiosk's normalisation (NFKC, no spaces, one dash), so both sides compare the same bytes."""
+    return _kiosk_normalize_address(address)
 
 
 @dataclass(frozen=True)

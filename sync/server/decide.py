@@ -48,7 +48,6 @@ class _Persons:
 
     primary: dict[bytes, str] = field(default_factory=dict)
     secondary: dict[bytes, tuple[str, bytes | None]] = field(default_factory=dict)
-    new_persons: list[tuple[object, ...]] = field(default_factory=list)
     new_keys: list[tuple[object, ...]] = field(default_factory=list)
 
 
@@ -61,11 +60,6 @@ class AwardState:
     counters: dict[str, int] = field(default_factory=dict)  # grants so far per programme
     drawn: set[str] = field(default_factory=set)  # lotteries already drawn
     excluded: dict[str, set[bytes]] = field(default_factory=dict)  # program_id -> keyed hashes
-
-
-def in_clause(values: Sequence[object]) -> str:
-    """``(?, ?, …)`` for a non-empty parameter list."""
-    return "(" + ", ".join("?" * len(values)) + ")"
 
 
 def load_award_state(
@@ -82,33 +76,22 @@ def load_award_state(
         persons = sorted(set(person_ids))
         for start in range(0, len(persons), 500):
             chunk = persons[start : start + 500]
-            rows = tx.execute(
-                f"SELECT program_id, person_id FROM grants WHERE person_id IN {in_clause(chunk)}",  # noqa: S608
-                chunk,
-            )
+            frag, params = tx.any_of(chunk)
+            rows = tx.execute(f"SELECT program_id, person_id FROM grants WHERE person_id {frag}", params)  # noqa: S608
             state.grants.update((str(a), str(b)) for a, b in rows)
-            rows = tx.execute(
-                f"SELECT program_id, person_id FROM lottery_entries WHERE person_id IN {in_clause(chunk)}",  # noqa: S608
-                chunk,
-            )
+            sql = f"SELECT program_id, person_id FROM lottery_entries WHERE person_id {frag}"  # noqa: S608
+            rows = tx.execute(sql, params)
             state.entries.update((str(a), str(b)) for a, b in rows)
     if program_ids:
-        rows = tx.execute(
-            f"SELECT program_id, grants FROM program_counters WHERE program_id IN {in_clause(program_ids)}",  # noqa: S608
-            program_ids,
-        )
+        frag, params = tx.any_of(program_ids)
+        rows = tx.execute(f"SELECT program_id, grants FROM program_counters WHERE program_id {frag}", params)  # noqa: S608
         state.counters.update({str(a): int(b) for a, b in rows})
-        rows = tx.execute(
-            f"SELECT program_id FROM lottery_draws WHERE program_id IN {in_clause(program_ids)}",  # noqa: S608
-            program_ids,
-        )
+        rows = tx.execute(f"SELECT program_id FROM lottery_draws WHERE program_id {frag}", params)  # noqa: S608
         state.drawn.update(str(r[0]) for r in rows)
     hashes = sorted(set(key_hashes))
     if hashes:
-        rows = tx.execute(
-            f"SELECT list_id, key_hash FROM exclusions WHERE key_hash IN {in_clause(hashes)}",  # noqa: S608
-            hashes,
-        )
+        frag, params = tx.any_of(hashes)
+        rows = tx.execute(f"SELECT list_id, key_hash FROM exclusions WHERE key_hash {frag}", params)  # noqa: S608
         for list_id, key_hash in rows:
             state.excluded.setdefault(str(list_id), set()).add(bytes(key_hash))
     for program_id, listed in file_exclusions.items():
@@ -211,11 +194,9 @@ class BatchDecider:
         existing: dict[str, tuple[str, bytes, str, str | None]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for rid, dev, digest, outcome, reason in tx.execute(
-                "SELECT record_id, device_id, envelope_hash, outcome, reason FROM records "  # noqa: S608
-                f"WHERE record_id IN {in_clause(chunk)}",
-                chunk,
-            ):
+            frag, params = tx.any_of(chunk)
+            sql = f"SELECT record_id, device_id, envelope_hash, outcome, reason FROM records WHERE record_id {frag}"  # noqa: S608, E501
+            for rid, dev, digest, outcome, reason in tx.execute(sql, params):
                 existing[str(rid)] = (str(dev), bytes(digest), str(outcome), reason)
         seen: dict[str, bytes] = {}
         fresh: list[tuple[int, Verified | Rejection]] = []
@@ -241,9 +222,10 @@ class BatchDecider:
         reused: set[int] = set()
         for start in range(0, len(seqs), 500):
             seq_chunk = seqs[start : start + 500]
+            frag, params = tx.any_of(seq_chunk)
             rows = tx.execute(
-                f"SELECT sequence FROM records WHERE device_id = ? AND sequence IN {in_clause(seq_chunk)}",  # noqa: S608
-                [device_id, *seq_chunk],
+                f"SELECT sequence FROM records WHERE device_id = ? AND sequence {frag}",  # noqa: S608
+                [device_id, *params],
             )
             reused.update(int(r[0]) for r in rows)
         gaps: set[int] = set()
@@ -272,7 +254,7 @@ class BatchDecider:
         grant_rows: list[tuple[object, ...]] = []
         entry_rows: list[tuple[object, ...]] = []
         review_rows: list[tuple[object, ...]] = []
-        audit_events: list[AuditEvent] = []
+        decided: list[list[object]] = []  # [record id, outcome, decision or reason, person id, flags]
         deltas: dict[str, tuple[int, int]] = {}
         for index, item in sorted(fresh, key=lambda p: _env(p[1]).seq):
             env = _env(item)
@@ -294,13 +276,7 @@ class BatchDecider:
                         None,
                     )
                 )
-                audit_events.append(
-                    AuditEvent(
-                        "record.rejected",
-                        device_id,
-                        {"record_id": env.record_id, "reason": item.reason, "flags": seq_flags},
-                    )
-                )
+                decided.append([env.record_id, "rejected", item.reason, None, seq_flags])
                 outcomes[index] = Outcome(env.record_id, RecordStatus.REJECTED, item.reason)
                 continue
             person_id, matched = resolved[index]
@@ -366,25 +342,12 @@ class BatchDecider:
                     None,
                     json.dumps(flags),
                     item.chain.fingerprint,
-                    pack_envelope(env),
+                    item.packed,
                 )
             )
-            audit_events.append(
-                AuditEvent(
-                    "record.accepted",
-                    device_id,
-                    {
-                        "record_id": item.record_id,
-                        "program_id": item.program.id,
-                        "person_id": person_id,
-                        "decision": decision,
-                        "flags": flags,
-                    },
-                )
-            )
+            decided.append([item.record_id, "accepted", decision, person_id, flags])
             outcomes[index] = Outcome(item.record_id, RecordStatus.ACCEPTED, None, decision)
         # 5. writes: one statement per table
-        insert_rows(tx, "persons", ("person_id", "created_at"), persons.new_persons)
         insert_rows(
             tx,
             "person_keys",
@@ -422,7 +385,12 @@ class BatchDecider:
         bump_counters(tx, self._dialect, deltas)
         if new_last != last_sequence:
             tx.execute("UPDATE devices SET last_sequence = ? WHERE device_id = ?", (new_last, device_id))
-        append(tx, self._dialect, audit_events, at=received_at)
+        if decided:
+            # one chained entry per batch lists every decision: the log stays complete and
+            # tamper-evident while costing one row per batch instead of one per record
+            append(
+                tx, self._dialect, [AuditEvent("batch", device_id, {"decisions": decided})], at=received_at
+            )
         return [outcomes[i] for i in sorted(outcomes)]
 
     def _load_persons(self, tx: Transaction, items: Sequence[Verified]) -> _Persons:
@@ -430,10 +398,10 @@ class BatchDecider:
         hashes = sorted({k for c in items for k in (c.person_keys.primary, c.person_keys.secondary)})
         for start in range(0, len(hashes), 500):
             chunk = hashes[start : start + 500]
+            frag, params = tx.any_of(chunk)
             for kind, key_hash, person_id, address_hash in tx.execute(
-                "SELECT kind, key_hash, person_id, address_hash FROM person_keys "  # noqa: S608
-                f"WHERE key_hash IN {in_clause(chunk)}",
-                chunk,
+                f"SELECT kind, key_hash, person_id, address_hash FROM person_keys WHERE key_hash {frag}",  # noqa: S608
+                params,
             ):
                 if kind == "primary":
                     persons.primary[bytes(key_hash)] = str(person_id)
@@ -461,7 +429,6 @@ class BatchDecider:
             persons.new_keys.append(("primary", keys.primary, by_secondary[0], None, at))
             return by_secondary[0], None
         person_id = str(uuid.uuid4())
-        persons.new_persons.append((person_id, at))
         persons.primary[keys.primary] = person_id
         persons.new_keys.append(("primary", keys.primary, person_id, None, at))
         if by_secondary is not None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from kiosk.programs import JST, AwardKind, Program
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Database, Dialect, as_datetime, insert_rows
-from sync.server.decide import DECISION_LOCK, GRANT_COLUMNS, bump_counters, grant_row, in_clause
+from sync.server.decide import DECISION_LOCK, GRANT_COLUMNS, bump_counters, grant_row
 from sync.server.errors import ServerError
 
 
@@ -156,11 +156,9 @@ def run_draw(
             ids = [entries[c][1] for c in chosen]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
+                frag, params = tx.any_of(chunk)
                 for table in ("registrations", "records"):
-                    tx.execute(
-                        f"UPDATE {table} SET decision = ? WHERE record_id IN {in_clause(chunk)}",  # noqa: S608
-                        [decision, *chunk],
-                    )
+                    tx.execute(f"UPDATE {table} SET decision = ? WHERE record_id {frag}", [decision, *params])  # noqa: S608
         result = DrawResult(
             program_id, seed, quota, len(codes), len(winners), list_hash(codes), list_hash(winners), moment
         )

@@ -1,7 +1,7 @@
 """Retention: delete what is older than the retention period (5 years by default, R-SY-20/21).
 
 On PostgreSQL whole monthly partitions of ``registrations`` are dropped (cheap, no VACUUM debt);
-the rest is deleted by timestamp on both engines. Persons and person keys go when no registration
+the rest is deleted by timestamp on both engines. Person keys go when no registration
 or grant refers to them any more. The audit log keeps a verifiable anchor (:func:`audit.purge_before`).
 """
 
@@ -25,7 +25,7 @@ class PurgeResult:
     registrations: int
     records: int
     grants: int
-    persons: int
+    person_keys: int
     audit_entries: int
 
     def to_json(self) -> dict[str, object]:
@@ -36,7 +36,7 @@ class PurgeResult:
             "registrations": self.registrations,
             "records": self.records,
             "grants": self.grants,
-            "persons": self.persons,
+            "person_keys": self.person_keys,
             "audit_entries": self.audit_entries,
         }
 
@@ -76,13 +76,11 @@ def purge(db: Database, *, retention_years: int = 5, actor: str, now: datetime |
         grants = delete("FROM grants WHERE granted_at < ?")
         delete("FROM lottery_entries WHERE entered_at < ?")
         delete("FROM review_queue WHERE created_at < ?")
+        # keys of people with no registration and no grant left
         orphan = (
-            "FROM persons WHERE created_at < ? AND person_id NOT IN (SELECT person_id FROM registrations) "
+            "FROM person_keys WHERE created_at < ? "
+            "AND person_id NOT IN (SELECT person_id FROM registrations) "
             "AND person_id NOT IN (SELECT person_id FROM grants)"
-        )
-        tx.execute(
-            "DELETE FROM person_keys WHERE person_id IN (SELECT person_id " + orphan + ")",  # noqa: S608
-            (cutoff,),
         )
         persons = delete(orphan)
         audit_entries = audit.purge_before(tx, db.dialect, cutoff, actor)
@@ -99,7 +97,7 @@ def purge(db: Database, *, retention_years: int = 5, actor: str, now: datetime |
                         "registrations": registrations,
                         "records": records,
                         "grants": grants,
-                        "persons": persons,
+                        "person_keys": persons,
                     },
                 )
             ],

@@ -44,7 +44,7 @@ from sync.sealing import HPKE_SUITE
 from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
 from sync.server.persons import PersonKeyer, PersonKeys
 from sync.server.revocation import RevocationChecker, RevocationStatus
-from sync.wire import Envelope, EnvelopeFormatError, parse_timestamp
+from sync.wire import HPKE_INFO_LABEL, Envelope, EnvelopeFormatError, parse_timestamp
 
 #: Kiosk clocks further than this from the server's receive time are flagged.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
@@ -76,6 +76,7 @@ class Verified:
 
     envelope: Envelope = field(repr=False)
     envelope_hash: bytes = field(repr=False)
+    packed: bytes = field(repr=False)  # storage form, see decide.pack_envelope
     signed: SignedRegistration = field(repr=False)
     chain: ChainResult = field(repr=False)
     registered_at: datetime
@@ -142,17 +143,20 @@ class RecordVerifier:
             return Rejection(_claimed_id(raw), "bad_header", store=False)
         if envelope.kiosk_id != device_id:
             return Rejection(envelope.record_id, "kiosk_mismatch", store=False)
+        # the canonical header is needed three times (signature, HPKE info, storage): build it once
+        header = envelope.header_bytes()
+        signed_bytes = header + envelope.ct
         try:
-            device_key.verify(envelope.sig, envelope.signed_bytes())
+            device_key.verify(envelope.sig, signed_bytes)
         except InvalidSignature:
             return Rejection(envelope.record_id, "bad_signature", store=False)
-        digest = envelope_digest(envelope)
+        digest = hashlib.sha256(signed_bytes + envelope.sig).digest()
 
         def reject(reason: str) -> Rejection:
             return Rejection(envelope.record_id, reason, store=True, envelope=envelope, envelope_hash=digest)
 
         try:
-            plaintext = HPKE_SUITE.decrypt(envelope.ct, self._server_key, info=envelope.hpke_info())
+            plaintext = HPKE_SUITE.decrypt(envelope.ct, self._server_key, info=HPKE_INFO_LABEL + header)
         except Exception:  # InvalidTag, ValueError: any failure to open is the same answer
             return reject("bad_ciphertext")
         try:
@@ -213,6 +217,7 @@ class RecordVerifier:
         return Verified(
             envelope=envelope,
             envelope_hash=digest,
+            packed=len(header).to_bytes(2, "big") + header + envelope.sig + envelope.ct,
             signed=signed,
             chain=chain,
             registered_at=registered_at,

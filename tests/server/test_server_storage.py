@@ -53,7 +53,7 @@ def test_timestamps_round_trip_as_aware_utc(db: Database) -> None:
 
 def _insert_then_fail(db: Database) -> None:
     with db.transaction() as tx:
-        tx.execute("INSERT INTO persons (person_id, created_at) VALUES (?, ?)", ("p1", datetime.now(UTC)))
+        tx.execute("INSERT INTO program_counters (program_id, grants, points) VALUES (?, ?, ?)", ("p1", 1, 1))
         raise RuntimeError("boom")
 
 
@@ -61,7 +61,7 @@ def test_transaction_rolls_back_on_error(db: Database) -> None:
     with pytest.raises(RuntimeError):
         _insert_then_fail(db)
     with db.transaction() as tx:
-        assert tx.scalar("SELECT COUNT(*) FROM persons") == 0
+        assert tx.scalar("SELECT COUNT(*) FROM program_counters") == 0
 
 
 def test_enrollment_token_is_one_time_and_retry_safe(db: Database) -> None:

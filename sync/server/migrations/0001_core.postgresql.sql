@@ -29,7 +29,6 @@ CREATE TABLE records (
 );
 CREATE INDEX records_code ON records (code);
 CREATE INDEX records_device_sequence ON records (device_id, sequence);
-CREATE INDEX records_received ON records (received_at);
 CREATE TABLE registrations (
     record_id        TEXT NOT NULL,
     received_at      TIMESTAMPTZ NOT NULL,
@@ -50,16 +49,11 @@ CREATE TABLE registrations (
 -- Rows of a month without its own partition land here; the server creates monthly partitions ahead
 -- of time (sync/server/partitions.py), so this stays empty in normal operation.
 CREATE TABLE registrations_default PARTITION OF registrations DEFAULT;
-CREATE INDEX registrations_program ON registrations (program_id, decision);
 CREATE INDEX registrations_person ON registrations (person_id);
-CREATE TABLE persons (
-    person_id  TEXT PRIMARY KEY,
-    created_at TIMESTAMPTZ NOT NULL
-);
 CREATE TABLE person_keys (
     kind         TEXT NOT NULL,
     key_hash     BYTEA NOT NULL,
-    person_id    TEXT NOT NULL REFERENCES persons (person_id),
+    person_id    TEXT NOT NULL,
     address_hash BYTEA,
     created_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (kind, key_hash)

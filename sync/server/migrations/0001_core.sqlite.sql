@@ -29,7 +29,6 @@ CREATE TABLE records (
 );
 CREATE INDEX records_code ON records (code);
 CREATE INDEX records_device_sequence ON records (device_id, sequence);
-CREATE INDEX records_received ON records (received_at);
 CREATE TABLE registrations (
     record_id        TEXT NOT NULL,
     received_at      TIMESTAMPTZ NOT NULL,
@@ -47,16 +46,11 @@ CREATE TABLE registrations (
     envelope         BLOB NOT NULL,
     PRIMARY KEY (record_id, received_at)
 );
-CREATE INDEX registrations_program ON registrations (program_id, decision);
 CREATE INDEX registrations_person ON registrations (person_id);
-CREATE TABLE persons (
-    person_id  TEXT PRIMARY KEY,
-    created_at TIMESTAMPTZ NOT NULL
-);
 CREATE TABLE person_keys (
     kind         TEXT NOT NULL,
     key_hash     BLOB NOT NULL,
-    person_id    TEXT NOT NULL REFERENCES persons (person_id),
+    person_id    TEXT NOT NULL,
     address_hash BLOB,
     created_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (kind, key_hash)

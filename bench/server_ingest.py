@@ -1,0 +1,337 @@
+"""Server ingest benchmark: records/s with full verification and p99 batch latency (JSON on stdout).
+
+What it does, per database engine (SQLite file, then PostgreSQL):
+
+1. makes ``--records`` card-signed, sealed records up front (not timed), each a distinct resident
+   with its own auth certificate from the project's test J-LIS hierarchy, so the chain cache misses
+   as it would on a real day (every record: HPKE open, Ed25519 verify, strict parse, chain check,
+   RSA card-signature verify, eligibility, person keys, de-duplication, award, audit entry);
+2. starts ``madoguchi server run --workers N`` (uvicorn, uvloop, httptools) on loopback;
+3. uploads the records in batches of ``--batch`` from ``--concurrency`` client threads (several
+   kiosks, one per thread, in sequence order) and times each POST;
+4. prints records/s over the whole upload, batch latency p50/p99, and the server's counts.
+
+Usage: ``.venv/bin/python bench/server_ingest.py [--records 20000] [--workers 2] [--engines sqlite,postgresql]``
+PostgreSQL: ``--pg-dsn`` or ``$MADOGUCHI_TEST_PG_DSN`` (default the scripts/postgres.sh cluster); a
+fresh database ``madoguchi_bench_<pid>`` is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+PROGRAM = """\
+id = "bench"
+support_phone = "0120-000-000"
+one_grant_per_person = true
+[name]
+ja = "ベンチ"
+en = "Bench"
+[issuer]
+ja = "宮城県"
+en = "Miyagi"
+[residency]
+prefectures = ["宮城県"]
+[award]
+kind = "all_eligible"
+points = 3000
+[[services]]
+service = "point"
+required = true
+terms_version = "p1"
+name = { ja = "ポイント", en = "Point" }
+terms = { ja = "規約", en = "Terms" }
+[[services]]
+service = "disaster"
+required = true
+terms_version = "d1"
+name = { ja = "防災", en = "Disaster" }
+terms = { ja = "規約", en = "Terms" }
+"""
+
+MUNICIPALITIES = ["仙台市青葉区本町３－８－１", "石巻市穀町１４－１", "塩竈市旭町１－１", "大崎市古川七日町１－１", "名取市増田１－１"]
+
+
+def _make_records(args: tuple[bytes, list[tuple[str, int, int]], str]) -> list[tuple[str, int, bytes]]:
+    """Worker: sign and seal records; returns (kiosk_id, seq, envelope JSON bytes)."""
+    server_pub_raw, jobs, device_seed_hex = args
+    from card.virtual import testpki
+    from kiosk.registration import Consent, KioskStamp, Resident, SignedRegistration, Verification, build_record
+    from sync.sealing import seal
+
+    server_pub = X25519PublicKey.from_public_bytes(server_pub_raw)
+    root = testpki.auth_root()
+    card = testpki.card_keys("miyagi-sendai").auth
+    devices: dict[str, Ed25519PrivateKey] = {}
+    out = []
+    now = datetime.now(UTC)
+    for kiosk_id, seq, n in jobs:
+        device = devices.get(kiosk_id)
+        if device is None:
+            seed = bytes.fromhex(device_seed_hex) + kiosk_id.encode()
+            device = Ed25519PrivateKey.from_private_bytes(__import__("hashlib").sha256(seed).digest())
+            devices[kiosk_id] = device
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"BENCH{n:018d}")]))
+            .issuer_name(root.certificate.subject)
+            .public_key(card.public_key())
+            .serial_number(1_000_000 + n)
+            .not_valid_before(now - timedelta(days=30))
+            .not_valid_after(now + timedelta(days=365))
+            .sign(root.key, hashes.SHA256())
+        )
+        record_id = uuid.uuid4()
+        record = build_record(
+            record_id=record_id,
+            program_id="bench",
+            consents=[Consent("disaster", "d1", now), Consent("point", "p1", now)],
+            resident=Resident(
+                name=f"宮城　花子{n}",
+                address="宮城県" + MUNICIPALITIES[n % len(MUNICIPALITIES)],
+                birth_date=datetime(1950 + n % 50, 1 + n % 12, 1 + n % 28).date(),
+                sex="2",
+            ),
+            auth_certificate=cert.public_bytes(serialization.Encoding.DER),
+            kiosk=KioskStamp(kiosk_id, now, seq),
+            verification=Verification(True, True, True, True),
+        )
+        signature = card.sign(record.canonical(), padding.PKCS1v15(), hashes.SHA256())
+        plaintext = SignedRegistration(record, signature).to_plaintext()
+        env = seal(
+            plaintext,
+            record_id=str(record_id),
+            kiosk_id=kiosk_id,
+            seq=seq,
+            program_id="bench",
+            server_public_key=server_pub,
+            device_key=device,
+            created_at=now,
+        )
+        out.append((kiosk_id, seq, json.dumps(env.to_json(), separators=(",", ":")).encode()))
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_admin(dsn: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
+    from sync.server.devices import issue_token
+    from sync.server.db import open_database
+    from sync.server.keys import init_data_dir, load_keys
+    from sync.server.migrations import migrate
+    from sync.wire import b64encode
+
+    tmp = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
+    data = tmp / "server"
+    init_data_dir(data)
+    programs = tmp / "programs"
+    programs.mkdir()
+    (programs / "bench.toml").write_text(PROGRAM, encoding="utf-8")
+    pg_db = None
+    if engine == "sqlite":
+        db_url = f"sqlite:///{data / 'server.sqlite3'}"
+    else:
+        pg_db = f"madoguchi_bench_{os.getpid()}"
+        _pg_admin(args.pg_dsn, f"CREATE DATABASE {pg_db}")
+        db_url = args.pg_dsn.rsplit("/", 1)[0] + "/" + pg_db
+    keys = load_keys(data)
+    db = open_database(db_url, pool_size=1)
+    migrate(db)
+    kiosks = [f"bench-kiosk-{i}" for i in range(args.concurrency)]
+    tokens = {k: issue_token(db, k) for k in kiosks}
+    db.close()
+
+    # --- records (not timed) ---
+    t0 = time.perf_counter()
+    jobs: dict[str, list[tuple[str, int, int]]] = {k: [] for k in kiosks}
+    for n in range(args.records):
+        k = kiosks[n % len(kiosks)]
+        jobs[k].append((k, len(jobs[k]) + 1, n))
+    seed = os.urandom(16).hex()
+    chunks = []
+    flat = [j for k in kiosks for j in jobs[k]]
+    step = max(1, len(flat) // (args.gen_procs * 4))
+    for i in range(0, len(flat), step):
+        chunks.append((keys.public_key_raw(), flat[i : i + step], seed))
+    with multiprocessing.get_context("fork").Pool(args.gen_procs) as pool:
+        made = [r for part in pool.map(_make_records, chunks) for r in part]
+    generate_s = time.perf_counter() - t0
+    per_kiosk: dict[str, list[bytes]] = {k: [] for k in kiosks}
+    for kiosk_id, _seq, body in sorted(made, key=lambda r: (r[0], r[1])):
+        per_kiosk[kiosk_id].append(body)
+
+    # --- server ---
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "kiosk.cli", "server", "run", "--data", str(data), "--db", db_url,
+        "--port", str(port), "--workers", str(args.workers), "--programs", str(programs),
+        "--trust", str(REPO / "config" / "trust" / "test" / "jpki-auth-root.pem"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+            time.sleep(0.1)
+        devices_seeded = {}
+        import hashlib
+
+        for k in kiosks:
+            device = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(bytes.fromhex(seed) + k.encode()).digest())
+            raw = device.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            reply = httpx.post(
+                base + "/v1/enroll", json={"token": tokens[k], "kiosk_id": k, "device_public_key": b64encode(raw)}
+            )
+            reply.raise_for_status()
+            devices_seeded[k] = True
+
+        latencies: list[float] = []
+        statuses: dict[str, int] = {}
+        lock = threading.Lock()
+        retries = 0
+
+        def kiosk_thread(kiosk_id: str) -> None:
+            nonlocal retries
+            bodies = per_kiosk[kiosk_id]
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for i in range(0, len(bodies), args.batch):
+                    payload = b'{"records":[' + b",".join(bodies[i : i + args.batch]) + b"]}"
+                    while True:
+                        start = time.perf_counter()
+                        reply = client.post(
+                            "/v1/records",
+                            content=payload,
+                            headers={"X-Madoguchi-Device": kiosk_id, "content-type": "application/json"},
+                        )
+                        elapsed = time.perf_counter() - start
+                        if reply.status_code in (429, 503):
+                            with lock:
+                                retries += 1
+                            time.sleep(float(reply.headers.get("retry-after", "1")) / 10)
+                            continue
+                        reply.raise_for_status()
+                        break
+                    with lock:
+                        latencies.append(elapsed)
+                        for r in reply.json()["results"]:
+                            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+
+        threads = [threading.Thread(target=kiosk_thread, args=(k,)) for k in kiosks]
+        t_start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t_start
+        with httpx.Client(base_url=base, headers={"Authorization": "Bearer x"}) as client:
+            pass
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    db = open_database(db_url, pool_size=1)
+    with db.transaction() as tx:
+        grants = int(tx.scalar("SELECT COUNT(*) FROM grants") or 0)
+        registrations = int(tx.scalar("SELECT COUNT(*) FROM registrations") or 0)
+    db.close()
+    if pg_db:
+        _pg_admin(args.pg_dsn, f"DROP DATABASE {pg_db} WITH (FORCE)")
+    lat_ms = sorted(x * 1000 for x in latencies)
+    p99 = lat_ms[min(len(lat_ms) - 1, int(round(0.99 * (len(lat_ms) - 1))))]
+    return {
+        "engine": engine,
+        "records": args.records,
+        "batch": args.batch,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "records_per_s": round(args.records / wall, 1),
+        "wall_s": round(wall, 3),
+        "batch_latency_ms": {
+            "p50": round(statistics.median(lat_ms), 2),
+            "p99": round(p99, 2),
+            "max": round(lat_ms[-1], 2),
+        },
+        "results": statuses,
+        "retries_429_503": retries,
+        "registrations_stored": registrations,
+        "grants": grants,
+        "generate_s": round(generate_s, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads (one kiosk each)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--gen-procs", type=int, default=2)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument(
+        "--pg-dsn",
+        default=os.environ.get("MADOGUCHI_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:55432/postgres"),
+    )
+    args = parser.parse_args()
+    runs = [run_engine(engine, args) for engine in args.engines.split(",")]
+    print(
+        json.dumps(
+            {
+                "benchmark": "server_ingest",
+                "cpu_count": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "runs": runs,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

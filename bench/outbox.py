@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -90,7 +91,9 @@ def bulk_fill(path: Path, rows: int, ct: bytes, sig: bytes) -> float:
     t0 = time.perf_counter()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
-    start = conn.execute("SELECT value FROM sequence").fetchone()[0]
+    start = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), value) FROM sequence"
+    ).fetchone()[0]
     created = wire.format_timestamp(datetime.datetime.now(datetime.UTC))
     step = 50_000
     for lo in range(0, rows, step):
@@ -102,7 +105,6 @@ def bulk_fill(path: Path, rows: int, ct: bytes, sig: bytes) -> float:
             ((start + lo + k + 1, str(uuid.uuid4()), KIOSK, created, len(ct), ct, sig) for k in range(n)),
         )
         conn.execute("COMMIT")
-    conn.execute("UPDATE sequence SET value = ?", (start + rows,))
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return time.perf_counter() - t0
@@ -163,7 +165,7 @@ def bench_enqueue(work: Path, sizes: list[int], runs: int, enqueues: int) -> dic
         flushes_before = device_flushes(path)
         for _ in range(runs):
             with Outbox.open(path, sealer=sealer) as box:
-                mark = box.connection.execute("SELECT value FROM sequence").fetchone()[0]
+                mark = box.connection.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
                 per_run.append(time_enqueues(box, plaintexts))
                 # Keep the table at the nominal size: drop what this run added.
                 box.connection.execute("DELETE FROM outbox WHERE seq > ?", (mark,))
@@ -243,11 +245,95 @@ def bench_fsync(work: Path, n: int) -> dict[str, Any]:
     }
 
 
-def bench_drain(work: Path, n: int) -> dict[str, Any]:
-    from bench_outbox_drain import drain  # type: ignore[import-not-found]
+def bench_drain(work: Path, n: int, workers: int, concurrency: int) -> dict[str, Any]:
+    """Drain ``n`` real card-signed records to the reference server (``madoguchi server run``) on
+    loopback. The queue is built first (signing and sealing are not timed: that is the enqueue
+    benchmark's job); the timed part is claim → HTTP batch of 500 → server verification and storage
+    → settle, until the outbox is empty."""
+    sys.path.insert(0, str(ROOT / "tests" / "sync"))
+    from realserver import ServerProcess, signed_plaintext  # the delivery test's server runner
 
-    result: dict[str, Any] = drain(work, n)
-    return result
+    from sync.client import SyncClient
+    from sync.uploader import Uploader
+
+    srv = ServerProcess(work / "server", workers=workers)
+    srv.init()
+    token = srv.device_token(KIOSK)
+    store = DeviceStore(work / "drain")
+    key = store.load_or_create_device_key()
+    srv.start()
+    try:
+        with SyncClient(srv.url, kiosk_id=KIOSK) as client:
+            store.pin_server(srv.url, client.enroll(token, key.public_key().public_bytes_raw()))
+        sealer = store.sealer(KIOSK)
+        path = work / "drain" / OUTBOX_FILE
+        Outbox.open(path).close()
+        t0 = time.perf_counter()
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA synchronous=OFF")
+        now = datetime.datetime.now(datetime.UTC)
+        for lo in range(0, n, 5000):
+            rows = []
+            for i in range(lo, min(n, lo + 5000)):
+                rid, plaintext = signed_plaintext(KIOSK, i + 1)
+                env = sealer.seal(plaintext, record_id=rid, program_id="demo", seq=i + 1, created_at=now)
+                rows.append((i + 1, rid, KIOSK, env.created_at, len(env.ct), env.ct, env.sig))
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO outbox (seq, record_id, kiosk_id, program_id, created_at, size, state, ct, sig) "
+                "VALUES (?, ?, ?, 'demo', ?, ?, 'PENDING', ?, ?)",
+                rows,
+            )
+            conn.execute("COMMIT")
+        conn.close()
+        prep_s = time.perf_counter() - t0
+        totals = {"batches": 0, "accepted": 0, "duplicate": 0, "rejected": 0, "errors": 0}
+        lock = threading.Lock()
+
+        def worker() -> None:
+            # Each uploader has its own connection and client; claims are atomic (BEGIN IMMEDIATE),
+            # so concurrent uploaders take disjoint batches.
+            with Outbox.open(path, recover=False) as box, SyncClient(srv.url, kiosk_id=KIOSK) as client:
+                up = Uploader(box, client)
+                while True:
+                    rep = up.run_once(ignore_schedule=True, max_batches=1)
+                    with lock:
+                        totals["batches"] += rep.batches
+                        totals["accepted"] += rep.accepted
+                        totals["duplicate"] += rep.duplicate
+                        totals["rejected"] += rep.rejected
+                        totals["errors"] += rep.error is not None
+                    if rep.batches == 0:
+                        return
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        drain_s = time.perf_counter() - t0
+        with Outbox.open(path) as box:
+            left = box.status().depth
+    finally:
+        srv.stop()
+    db = sqlite3.connect(work / "server" / "server.sqlite3")
+    server_rows = db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM records WHERE outcome = 'accepted'"
+    ).fetchone()
+    db.close()
+    return {
+        "records": n,
+        "server_workers": workers,
+        "uploaders": concurrency,
+        "left_in_outbox": left,
+        "prepare_s": round(prep_s, 1),
+        "drain_s": round(drain_s, 2),
+        "records_per_s": round(n / drain_s, 1),
+        **totals,
+        "server_accepted_rows": server_rows[0],
+        "server_distinct_record_ids": server_rows[1],
+    }
 
 
 def main() -> None:
@@ -257,6 +343,9 @@ def main() -> None:
     ap.add_argument("--enqueues", type=int, default=3000)
     ap.add_argument("--fsync-records", type=int, default=2000)
     ap.add_argument("--drain", type=int, default=0, help="records to drain to the reference server (0: skip)")
+    ap.add_argument("--server-workers", type=int, default=2, help="uvicorn workers of the reference server")
+    ap.add_argument("--uploaders", default="1,2", help="concurrent uploaders to measure the drain with")
+    ap.add_argument("--skip-enqueue", action="store_true", help="only the drain")
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--fsync-child", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -277,13 +366,15 @@ def main() -> None:
                 "enqueues_per_run": args.enqueues,
             },
         }
-        out.update(
-            bench_enqueue(work, [int(s) for s in args.sizes.split(",") if s], args.runs, args.enqueues)
-        )
-        out["fsync"] = bench_fsync(work, args.fsync_records)
+        if not args.skip_enqueue:
+            sizes = [int(s) for s in args.sizes.split(",") if s]
+            out.update(bench_enqueue(work, sizes, args.runs, args.enqueues))
+            out["fsync"] = bench_fsync(work, args.fsync_records)
         if args.drain:
-            sys.path.insert(0, str(Path(__file__).parent))
-            out["drain"] = bench_drain(work, args.drain)
+            out["drain"] = [
+                bench_drain(work / f"drain-{c}", args.drain, args.server_workers, c)
+                for c in (int(x) for x in args.uploaders.split(","))
+            ]
         print(json.dumps(out, indent=2, ensure_ascii=False))
     finally:
         shutil.rmtree(work, ignore_errors=True)

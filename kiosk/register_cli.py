@@ -1,0 +1,270 @@
+"""``madoguchi register``: the whole registration flow in a terminal (scripted checks, training,
+staff terminals), the same :class:`~kiosk.flow.Flow` and :class:`~kiosk.runner.Runner` as the GUI.
+
+    madoguchi register [--reader NAME] [--config FILE] --program ID --services point,disaster
+                       --pin-stdin [--allow-last-try] [--yes] [--json]
+
+The PIN is the first line of standard input (into a ``bytearray``, wiped after VERIFY). Unless
+``--yes``, the terms and then the basic four are shown on standard error and one more stdin line must
+answer ``yes`` before anything is signed or written. ``--json`` prints one object on stdout: the
+result ``{"registration_id", "code", "status", "program", "services", "eligibility": {"eligible",
+"reasons"}}``, or the error object of ``madoguchi card read`` (``{"error": {"code", "message",
+"tries_left"}}``).
+
+Exit codes: those of ``madoguchi card read`` (0 ok, 2 usage/configuration, 3 pin_incorrect /
+pin_format, 4 pin_blocked / last_try_refused, 5 card_removed / no_card, 6 no_reader /
+pcsc_unavailable, 7 malformed_card_data / not_mynumber_card), plus 8 not_eligible (the result object
+with ``status: "not_eligible"``), 9 certificate_expired / verification_failed, 10 not_enrolled /
+queue_failed, 11 declined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Final
+
+EXIT_OK: Final = 0
+EXIT_USAGE: Final = 2
+EXIT_NOT_ELIGIBLE: Final = 8
+EXTRA_EXIT_CODES: Final = {
+    "certificate_expired": 9,
+    "verification_failed": 9,
+    "not_enrolled": 10,
+    "queue_failed": 10,
+    "declined": 11,
+    "usage": EXIT_USAGE,
+    "config": EXIT_USAGE,
+}
+_YES: Final = frozenset({b"yes", b"y", "はい".encode()})
+
+
+def register(subparsers: Any) -> None:
+    """Add ``register`` to the ``madoguchi`` parser."""
+    parser = subparsers.add_parser("register", help="register a resident with the card (terminal flow)")
+    parser.add_argument("--reader", metavar="NAME", help="PC/SC reader name (default: first with a card)")
+    parser.add_argument("--config", metavar="FILE", help="kiosk profile (default: $MADOGUCHI_CONFIG, ...)")
+    parser.add_argument("--program", metavar="ID", required=True, help="programme id (config/programs)")
+    parser.add_argument(
+        "--services", metavar="LIST", required=True, help="comma-separated services, e.g. point,disaster"
+    )
+    parser.add_argument("--pin-stdin", action="store_true", required=True, help="read the PIN from stdin")
+    parser.add_argument("--allow-last-try", action="store_true", help="permit a VERIFY at 1 try left")
+    parser.add_argument("--yes", action="store_true", help="do not show terms and data, do not ask")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_handle)
+
+
+def _error(args: argparse.Namespace, code: str, message: str, tries_left: int | None = None) -> int:
+    from card.cli import EXIT_CODES
+
+    payload = {"error": {"code": code, "message": message, "tries_left": tries_left}}
+    if args.json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"error ({code}): {message}\n")
+    return EXIT_CODES.get(code) or EXTRA_EXIT_CODES[code]
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from card.cli import classify, read_secret_line
+    from card.errors import CardError, TrustConfigError
+    from card.pcsc import PcscContext
+    from card.pin import wipe
+    from card.session import MyNumberCardSession
+    from card.trust import load_trust_store
+    from kiosk.errors import ConfigError
+    from kiosk.flow import (
+        ConsentAccepted,
+        ErrorKind,
+        Flow,
+        FlowSettings,
+        IdentityConfirmed,
+        IdentityRejected,
+        LanguageChosen,
+        LastTryConfirmed,
+        Phase,
+        PinSubmitted,
+        ProgramChosen,
+        Register,
+        ServicesChosen,
+        Start,
+    )
+    from kiosk.local_index import RegisteredHereIndex
+    from kiosk.programs import load_programs
+    from kiosk.runner import Runner
+    from kiosk.sequence import RecordSequence
+    from kiosk.settings import load_settings
+    from sync.device import DeviceStore
+    from sync.errors import SyncError
+    from sync.outbox import OUTBOX_FILE, Outbox
+
+    try:
+        settings = load_settings(Path(args.config) if args.config else None)
+        programs = load_programs(settings.programs_dir)
+        trust = load_trust_store(settings.path)
+    except ConfigError as exc:
+        return _error(args, "config", str(exc))
+    except TrustConfigError as exc:
+        return _error(args, "config", str(exc))
+    program = programs.get(args.program)
+    if program is None:
+        return _error(
+            args, "usage", f"unknown programme {args.program!r}; known: {', '.join(sorted(programs))}"
+        )
+    services = tuple(sorted({s.strip() for s in args.services.split(",") if s.strip()}))
+    offered = {t.service for t in program.services}
+    if not services or not set(services) <= offered:
+        return _error(args, "usage", f"programme {program.id} offers: {', '.join(sorted(offered))}")
+    if not program.required_services <= set(services):
+        needed = ", ".join(sorted(program.required_services))
+        return _error(args, "usage", f"programme {program.id} requires the services: {needed}")
+
+    try:
+        sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)
+        outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
+    except SyncError as exc:
+        code = "not_enrolled" if type(exc).__name__ == "NotEnrolledError" else "queue_failed"
+        return _error(args, code, str(exc))
+
+    pin = read_secret_line(sys.stdin.buffer)
+    flow = Flow(
+        FlowSettings(
+            mode=settings.mode, language=settings.language, program_id=program.id, timeouts=settings.timeouts
+        ),
+        programs,
+        clock=_kiosk_clock,
+    )
+    context = PcscContext()
+
+    def open_session() -> MyNumberCardSession:
+        return MyNumberCardSession(context.open_card(args.reader), trust)
+
+    runner = Runner(
+        flow,
+        kiosk_id=settings.kiosk_id,
+        open_session=open_session,
+        queue=outbox,
+        sequence=RecordSequence(settings.data_dir),
+        index=RegisteredHereIndex(settings.data_dir),
+    )
+    try:
+        for event in (
+            Start(),
+            LanguageChosen(settings.language),
+            ProgramChosen(program.id),
+            ServicesChosen(services),
+        ):
+            runner.dispatch(event)
+        if not args.yes:
+            for service in services:
+                terms = program.terms_for(service)
+                _say(f"[{terms.name.get(settings.language)} — terms {terms.terms_version}]")
+                _say(terms.terms.get(settings.language))
+        for service in services:
+            runner.dispatch(ConsentAccepted(service))
+        state = runner.dispatch(_card_inserted())
+        if state.phase is Phase.LAST_TRY_CONFIRM:
+            if not args.allow_last_try:
+                wipe(pin)
+                return _error(args, "last_try_refused", "the PIN has 1 try left: pass --allow-last-try", 1)
+            state = runner.dispatch(LastTryConfirmed())
+        if state.phase is Phase.PIN_ENTRY:
+            state = runner.dispatch(PinSubmitted(pin))
+        wipe(pin)
+        if state.phase is Phase.PIN_ENTRY or state.phase is Phase.LAST_TRY_CONFIRM:
+            error = runner.last_card_error
+            if isinstance(error, CardError):
+                failure = classify(error)
+                return _error(args, failure.code, failure.message, failure.tries_left)
+            return _error(args, "pin_incorrect", "the PIN is incorrect", state.tries_left)
+        if state.phase is Phase.CONFIRM and state.resident is not None:
+            if not args.yes:
+                r = state.resident
+                _say(f"name: {r.name}\naddress: {r.address}")
+                _say(f"birth date: {r.birth_date.isoformat()}\nsex: {r.sex}")
+                _say("Register with these details? Type yes:")
+                answer = read_secret_line(sys.stdin.buffer)
+                agreed = bytes(answer).strip().lower() in _YES
+                wipe(answer)
+                if not agreed:
+                    runner.dispatch(IdentityRejected())
+                    return _error(args, "declined", "the resident did not confirm; nothing was written")
+            state = runner.dispatch(IdentityConfirmed())
+        if state.phase is Phase.ELIGIBILITY:
+            state = runner.dispatch(Register())
+        if state.phase is Phase.RECEIPT:
+            return _result(args, state, program.id, services)
+        if state.phase is Phase.NOT_ELIGIBLE:
+            _result(args, state, program.id, services)
+            return EXIT_NOT_ELIGIBLE
+        kind = state.error
+        if kind in (ErrorKind.CERTIFICATE_EXPIRED, ErrorKind.VERIFICATION_FAILED):
+            assert kind is not None
+            message = (
+                "the card's authentication certificate has expired"
+                if kind is ErrorKind.CERTIFICATE_EXPIRED
+                else "the card did not pass local verification (chain, signature, integrity or genuineness)"
+            )
+            return _error(args, kind.value, message)
+        if kind is ErrorKind.SAVE_FAILED:
+            return _error(args, "queue_failed", f"the outbox refused the record ({runner.last_save_failure})")
+        error = runner.last_card_error
+        if isinstance(error, CardError):
+            failure = classify(error)
+            return _error(args, failure.code, failure.message, failure.tries_left)
+        return _error(args, "card_removed", "the card was removed")
+    finally:
+        wipe(pin)
+        runner.close()
+        outbox.close()
+
+
+def _card_inserted() -> Any:
+    """The terminal front-end has no watcher: the card is expected on the reader already."""
+    from kiosk.flow import CardInserted
+
+    return CardInserted()
+
+
+def _kiosk_clock() -> Any:
+    """The kiosk's wall clock, with the local UTC offset (records carry RFC 3339 with offset)."""
+    import datetime as dt
+
+    return dt.datetime.now().astimezone()
+
+
+def _result(args: argparse.Namespace, state: Any, program_id: str, services: tuple[str, ...]) -> int:
+    eligibility = state.eligibility
+    reasons = (
+        [{"code": r.code.value, "ja": r.text.ja, "en": r.text.en} for r in eligibility.reasons]
+        if eligibility is not None
+        else []
+    )
+    queued = state.phase.value == "receipt"
+    payload = {
+        "registration_id": state.record_id if queued else None,
+        "code": state.code if queued else None,
+        "status": state.receipt_status if queued else "not_eligible",
+        "program": program_id,
+        "services": list(services),
+        "eligibility": {"eligible": bool(eligibility and eligibility.eligible), "reasons": reasons},
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    elif queued:
+        sys.stdout.write(
+            f"registered: code {state.code} (record {state.record_id}); status: queued, will be sent\n"
+            + (f"note: {eligibility.notice.en}\n" if eligibility else "")
+        )
+    else:
+        sys.stdout.write("not eligible:\n" + "".join(f"- {r['en']} / {r['ja']}\n" for r in reasons))
+    return EXIT_OK

@@ -11,6 +11,7 @@ HTTP statuses and error codes; they never carry plaintext, key material or perso
     │   └── ServerKeyMismatchError      enrollment returned a different server key than the pinned one
     ├── OutboxError                     the SQLite outbox
     │   ├── DuplicateRecordError        ``enqueue`` got a record id that is already queued
+    │   ├── InvalidRecordError          ``enqueue`` got a record or programme id the wire format refuses
     │   ├── OutboxStorageError          SQLite failed (disk full, I/O error, corrupt file)
     │   └── SchemaVersionError          the file was written by a newer version of this program
     └── TransferError                   talking to the server (``sync.client``)
@@ -32,6 +33,7 @@ __all__ = [
     "DuplicateRecordError",
     "InsecureKeyFileError",
     "InsecureURLError",
+    "InvalidRecordError",
     "KeyFileError",
     "NotEnrolledError",
     "OutboxError",
@@ -87,6 +89,10 @@ class OutboxError(SyncError):
 
 class DuplicateRecordError(OutboxError):
     """Raised by ``enqueue`` when the record id is already in the outbox (nothing was written)."""
+
+
+class InvalidRecordError(OutboxError):
+    """Raised by ``enqueue`` when the record id or programme id breaks the wire format (nothing written)."""
 
 
 class OutboxStorageError(OutboxError):

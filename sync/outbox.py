@@ -39,10 +39,12 @@ from sync import wire
 from sync.device import ensure_private_dir
 from sync.errors import (
     DuplicateRecordError,
+    InvalidRecordError,
     NotEnrolledError,
     OutboxStorageError,
     SchemaVersionError,
 )
+from sync.sealing import BadHeaderError
 
 __all__ = [
     "OUTBOX_FILE",
@@ -353,7 +355,7 @@ class Outbox:
         :raises NotEnrolledError: the outbox was opened without a sealer (device not enrolled).
         :raises DuplicateRecordError: ``record_id`` is already queued (nothing written).
         :raises OutboxStorageError: SQLite failed (nothing written).
-        :raises sync.sealing.BadHeaderError: ``record_id``/``program_id`` are not wire-valid.
+        :raises InvalidRecordError: ``record_id``/``program_id`` are not wire-valid (nothing written).
         """
         if self._sealer is None:
             raise NotEnrolledError("the outbox has no sealer: enroll this kiosk first")
@@ -384,6 +386,8 @@ class Outbox:
                 self._count(program_id, "enqueued")
         except sqlite3.IntegrityError:
             raise DuplicateRecordError("record id already queued") from None
+        except BadHeaderError as exc:
+            raise InvalidRecordError(str(exc)) from None
         except sqlite3.Error as exc:
             raise OutboxStorageError(f"enqueue failed: {exc.__class__.__name__}: {exc}") from None
         return EnqueueReceipt(record_id=record_id, seq=seq)

@@ -13,9 +13,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from synctest import KIOSK_ID, new_id
 
 from sync.device import DeviceStore
-from sync.errors import DuplicateRecordError, NotEnrolledError, SchemaVersionError
+from sync.errors import (
+    DuplicateRecordError,
+    InvalidRecordError,
+    NotEnrolledError,
+    SchemaVersionError,
+    SyncError,
+)
 from sync.outbox import OUTBOX_FILE, Outbox, RecordState, Settlement
-from sync.sealing import BadHeaderError, open_envelope
+from sync.sealing import open_envelope
 
 PLAIN = json.dumps({"resident": {"name": "佐藤花子"}}, ensure_ascii=False).encode()
 
@@ -117,8 +123,10 @@ def test_duplicate_and_invalid_enqueue_write_nothing(outbox: Outbox) -> None:
     outbox.enqueue(PLAIN, record_id=rid, program_id="demo")
     with pytest.raises(DuplicateRecordError):
         outbox.enqueue(PLAIN, record_id=rid, program_id="demo")
-    with pytest.raises(BadHeaderError):
+    with pytest.raises(InvalidRecordError):
         outbox.enqueue(PLAIN, record_id="NOT-A-UUID", program_id="demo")
+    with pytest.raises(InvalidRecordError):
+        outbox.enqueue(PLAIN, record_id=new_id(), program_id="bad programme id")
     assert outbox.record_ids() == [rid]
     assert outbox.status().today["enqueued"] == 1
     # The failed attempts did not consume sequence numbers either (their transactions rolled back).
@@ -169,3 +177,11 @@ def test_claim_byte_budget(outbox: Outbox) -> None:
     batch = outbox.claim(max_bytes=1_000_000)
     assert len(batch) == 2  # 2 x ~400 KB of base64 fit, a third would not
     assert len(outbox.claim(max_bytes=10)) == 1  # always progress, even for one oversized record
+
+
+def test_outbox_is_the_kiosk_registration_queue(outbox: Outbox) -> None:
+    from kiosk.ports import RegistrationQueue
+
+    assert isinstance(outbox, RegistrationQueue)
+    with pytest.raises(SyncError):  # every enqueue failure is in the sync error tree
+        outbox.enqueue(PLAIN, record_id="x", program_id="demo")

@@ -26,6 +26,7 @@ from card.constants import (
     INS_VERIFY,
     MAX_TRIES,
     P1_SELECT_DF_NAME,
+    P1_SELECT_EF,
     P1_SIGN_PKCS1_AS_SUPPLIED,
     P2_CURRENT_KEY,
     P2_SELECT_NO_FCI,
@@ -76,12 +77,32 @@ def select_application(protocol: ApduProtocol, aid: AID) -> None:
     raise apdu_error_for(sw, data, ins=INS_SELECT)
 
 
+#: Answers that mean "this card does not take P2 = 80|SFI here" (wrong P1-P2, not found, no EF).
+_SFI_REFUSED = frozenset({SW.INCORRECT_P1P2, SW.FILE_NOT_FOUND, 0x6A88, 0x6986})
+
+
+def select_ef(protocol: ApduProtocol, fid: int) -> None:
+    """``00 A4 02 0C 02 <FID>`` (§1); 6A82 → :class:`CardFileNotFoundError`."""
+    data, sw = protocol.transmit(
+        CommandApdu(CLA_ISO, INS_SELECT, P1_SELECT_EF, P2_SELECT_NO_FCI, fid.to_bytes(2, "big"))
+    )
+    if sw == SW.FILE_NOT_FOUND:
+        raise CardFileNotFoundError(sw, ins=INS_SELECT)
+    if sw != SW.OK:
+        raise apdu_error_for(sw, data, ins=INS_SELECT)
+
+
 def query_tries(protocol: ApduProtocol, kind: PinKind, fid: int) -> int:
     """Case-1 VERIFY ``00 20 00 80|SFI`` (exactly 4 bytes, §2.1): 63Cx → x without using a try.
 
     A card that answers 9000 (verified, "on some cards", §2.1) is reported as having all its tries.
     """
     data, sw = protocol.transmit(CommandApdu(CLA_ISO, INS_VERIFY, 0x00, P2_CURRENT_KEY | fid))
+    if sw in _SFI_REFUSED:
+        # §2.1 documents P2 = 80|SFI for a VERIFY that carries a PIN; should a card refuse it for
+        # the case-1 query, fall back to the documented SELECT EF + ``00 20 00 80`` (flow A, §2.5).
+        select_ef(protocol, fid)
+        data, sw = protocol.transmit(CommandApdu(CLA_ISO, INS_VERIFY, 0x00, P2_CURRENT_KEY))
     tries = tries_from_sw(sw)
     if tries is not None:
         return tries

@@ -303,3 +303,24 @@ class _NotACard:
 def test_other_cards_are_not_mynumber_cards() -> None:
     with pytest.raises(NotMyNumberCardError):
         MyNumberCardSession(_NotACard(), TRUST).prefetch()
+
+
+class _Scripted:
+    def __init__(self, script: list[tuple[str, int]]) -> None:
+        self.script = list(script)
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        expected, sw = self.script.pop(0)
+        assert apdu.hex().upper() == expected
+        return b"", sw
+
+    def close(self) -> None:
+        pass
+
+
+def test_tries_query_falls_back_to_select_when_sfi_is_refused() -> None:
+    from card.jpki import JpkiApplication
+
+    conn = _Scripted([("00200098", 0x6A86), ("00A4020C020018", 0x9000), ("00200080", 0x63C2)])
+    assert JpkiApplication(ApduProtocol(conn)).tries_left(PinKind.AUTH) == 2
+    assert conn.script == []

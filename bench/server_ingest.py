@@ -11,7 +11,8 @@ What it does, per database engine (SQLite file, then PostgreSQL):
    kiosks, one per thread, in sequence order) and times each POST;
 4. prints records/s over the whole upload, batch latency p50/p99, and the server's counts.
 
-Usage: ``.venv/bin/python bench/server_ingest.py [--records 20000] [--workers 2] [--engines sqlite,postgresql]``
+Usage: ``.venv/bin/python bench/server_ingest.py [--records 20000] [--workers 2]
+[--engines sqlite,postgresql]``
 PostgreSQL: ``--pg-dsn`` or ``$MADOGUCHI_TEST_PG_DSN`` (default the scripts/postgres.sh cluster); a
 fresh database ``madoguchi_bench_<pid>`` is created and dropped.
 """
@@ -19,6 +20,7 @@ fresh database ``madoguchi_bench_<pid>`` is created and dropped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -74,14 +76,27 @@ name = { ja = "防災", en = "Disaster" }
 terms = { ja = "規約", en = "Terms" }
 """
 
-MUNICIPALITIES = ["仙台市青葉区本町３－８－１", "石巻市穀町１４－１", "塩竈市旭町１－１", "大崎市古川七日町１－１", "名取市増田１－１"]
+MUNICIPALITIES = [
+    "仙台市青葉区本町３－８－１",
+    "石巻市穀町１４－１",
+    "塩竈市旭町１－１",
+    "大崎市古川七日町１－１",
+    "名取市増田１－１",
+]
 
 
 def _make_records(args: tuple[bytes, list[tuple[str, int, int]], str]) -> list[tuple[str, int, bytes]]:
     """Worker: sign and seal records; returns (kiosk_id, seq, envelope JSON bytes)."""
     server_pub_raw, jobs, device_seed_hex = args
     from card.virtual import testpki
-    from kiosk.registration import Consent, KioskStamp, Resident, SignedRegistration, Verification, build_record
+    from kiosk.registration import (
+        Consent,
+        KioskStamp,
+        Resident,
+        SignedRegistration,
+        Verification,
+        build_record,
+    )
     from sync.sealing import seal
 
     server_pub = X25519PublicKey.from_public_bytes(server_pub_raw)
@@ -137,6 +152,54 @@ def _make_records(args: tuple[bytes, list[tuple[str, int, int]], str]) -> list[t
     return out
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of one process in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and all its descendants (the uvicorn parent and workers)."""
+    total = _proc_cpu(pid)
+    for child in _children(pid):
+        total += _tree_cpu(child)
+    return total
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every process named postgres (the cluster's backends; approximate)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            total += _proc_cpu(int(stat.parent.name))
+    return total
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -151,8 +214,8 @@ def _pg_admin(dsn: str, sql: str) -> None:
 
 
 def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
-    from sync.server.devices import issue_token
     from sync.server.db import open_database
+    from sync.server.devices import issue_token
     from sync.server.keys import init_data_dir, load_keys
     from sync.server.migrations import migrate
     from sync.wire import b64encode
@@ -214,16 +277,21 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+                raise RuntimeError(
+                    "server did not start: " + (proc.stderr.read().decode() if proc.stderr else "")
+                )
             time.sleep(0.1)
         devices_seeded = {}
         import hashlib
 
         for k in kiosks:
-            device = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(bytes.fromhex(seed) + k.encode()).digest())
+            device = Ed25519PrivateKey.from_private_bytes(
+                hashlib.sha256(bytes.fromhex(seed) + k.encode()).digest()
+            )
             raw = device.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             reply = httpx.post(
-                base + "/v1/enroll", json={"token": tokens[k], "kiosk_id": k, "device_public_key": b64encode(raw)}
+                base + "/v1/enroll",
+                json={"token": tokens[k], "kiosk_id": k, "device_public_key": b64encode(raw)},
             )
             reply.raise_for_status()
             devices_seeded[k] = True
@@ -260,14 +328,17 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
                             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
 
         threads = [threading.Thread(target=kiosk_thread, args=(k,)) for k in kiosks]
+        cpu_before, pg_before, busy_before = _tree_cpu(proc.pid), _postgres_cpu(), _machine_busy()
         t_start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t_start
-        with httpx.Client(base_url=base, headers={"Authorization": "Bearer x"}) as client:
-            pass
+        server_cpu = _tree_cpu(proc.pid) - cpu_before
+        pg_cpu = _postgres_cpu() - pg_before if engine == "postgresql" else 0.0
+        busy_after = _machine_busy()
+        machine_busy = (busy_after[0] - busy_before[0]) / max(1.0, busy_after[1] - busy_before[1])
     finally:
         proc.terminate()
         try:
@@ -282,7 +353,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
     if pg_db:
         _pg_admin(args.pg_dsn, f"DROP DATABASE {pg_db} WITH (FORCE)")
     lat_ms = sorted(x * 1000 for x in latencies)
-    p99 = lat_ms[min(len(lat_ms) - 1, int(round(0.99 * (len(lat_ms) - 1))))]
+    p99 = lat_ms[min(len(lat_ms) - 1, round(0.99 * (len(lat_ms) - 1)))]
     return {
         "engine": engine,
         "records": args.records,
@@ -296,6 +367,14 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             "p99": round(p99, 2),
             "max": round(lat_ms[-1], 2),
         },
+        "server_cpu_s": round(server_cpu, 2),
+        "postgres_cpu_s": round(pg_cpu, 2),
+        "server_cpu_us_per_record": round(1e6 * (server_cpu + pg_cpu) / args.records, 1),
+        # load-independent capacity: records per second if the server (and PostgreSQL) had 2 idle cores
+        "projected_records_per_s_on_2_idle_cores": round(
+            2 * args.records / max(1e-9, server_cpu + pg_cpu), 0
+        ),
+        "machine_cpu_busy_fraction": round(machine_busy, 2),
         "results": statuses,
         "retries_429_503": retries,
         "registrations_stored": registrations,

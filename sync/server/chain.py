@@ -57,7 +57,7 @@ class ChainResult:
     issuer: x509.Certificate | None = field(default=None, repr=False)
 
     def valid_at(self, moment: datetime) -> bool:
-        """Whether ``moment`` lies within the certificate's validity period."""
+        """Whether ``moment`` lies within the validity of both the certificate and its root."""
         return (
             self.not_before is not None
             and self.not_after is not None
@@ -88,6 +88,7 @@ class ChainVerifier:
         self._roots: dict[bytes, list[x509.Certificate]] = {}
         for root in roots:
             self._roots.setdefault(root.subject.public_bytes(), []).append(root)
+        self._all_roots = [(subject, root) for subject, group in self._roots.items() for root in group]
         self._cache: OrderedDict[bytes, ChainResult] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -119,7 +120,6 @@ class ChainVerifier:
     def _verify(self, fingerprint: bytes, der: bytes) -> ChainResult:
         try:
             cert = x509.load_der_x509_certificate(der)
-            issuer_der = cert.issuer.public_bytes()
             serial = cert.serial_number
             not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
             key = cert.public_key()
@@ -127,10 +127,10 @@ class ChainVerifier:
             return ChainResult(fingerprint, ChainStatus.MALFORMED)
         if not isinstance(key, RSAPublicKey):
             return ChainResult(fingerprint, ChainStatus.NOT_RSA)
-        candidates = self._roots.get(issuer_der, [])
-        if not candidates:
-            return ChainResult(fingerprint, ChainStatus.UNKNOWN_ROOT)
-        for root in candidates:
+        # Try the (one or two) roots directly: verify_directly_issued_by also checks that the
+        # issuer name equals the root's subject, and building Python Name objects costs more than
+        # the signature check. The issuer is decoded only on the failure path, to classify it.
+        for subject_der, root in self._all_roots:
             try:
                 cert.verify_directly_issued_by(root)
             except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
@@ -139,14 +139,20 @@ class ChainVerifier:
                 fingerprint,
                 ChainStatus.OK,
                 serial=serial,
-                issuer_der=issuer_der,
-                not_before=not_before,
-                not_after=not_after,
+                issuer_der=subject_der,
+                not_before=max(not_before, root.not_valid_before_utc),
+                not_after=min(not_after, root.not_valid_after_utc),
                 public_key=key,
                 certificate=cert,
                 issuer=root,
             )
-        return ChainResult(fingerprint, ChainStatus.BAD_ISSUER_SIGNATURE)
+        try:
+            issuer_der = cert.issuer.public_bytes()
+        except ValueError:
+            return ChainResult(fingerprint, ChainStatus.MALFORMED)
+        if issuer_der in self._roots:
+            return ChainResult(fingerprint, ChainStatus.BAD_ISSUER_SIGNATURE)
+        return ChainResult(fingerprint, ChainStatus.UNKNOWN_ROOT)
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

@@ -192,9 +192,21 @@ class _SqliteTx(Transaction):
         self._conn.executemany(sql, ([_sqlite_param(p) for p in row] for row in rows))
 
     def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
-        # executemany of one prepared single-row INSERT runs in C: cheaper than one huge statement
+        # executemany of one prepared single-row INSERT runs in C: cheaper than one huge statement.
+        # Only the timestamp columns (found from the first row) need converting, not every value.
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
-        self.executemany(sql, rows)
+        stamps = [i for i, value in enumerate(rows[0]) if isinstance(value, datetime)]
+        if not stamps:
+            self._conn.executemany(sql, rows)
+            return
+
+        def adapt(row: Params) -> list[object]:
+            out = list(row)
+            for i in stamps:
+                out[i] = _sqlite_param(out[i])
+            return out
+
+        self._conn.executemany(sql, map(adapt, rows))
 
     def any_of(self, values: Sequence[object]) -> tuple[str, list[object]]:
         return "IN (" + ", ".join("?" * len(values)) + ")", [_sqlite_param(v) for v in values]

@@ -7,6 +7,7 @@ and a reason; record errors name the field that is wrong, never its value.
     ├── ConfigError(path, key, reason)      a TOML file failed validation
     │   ├── SettingsError                   the kiosk profile (``kiosk.toml``)
     │   └── ProgramError                    a programme definition (``config/programs/*.toml``)
+    ├── UnknownProgramError                 the kiosk's default programme is not among those loaded
     └── RegistrationError                   a registration record could not be built or trusted
         ├── RecordFormatError               malformed / wrong schema / non-canonical
         └── CardSignatureError              the card signature does not verify
@@ -42,6 +43,10 @@ class SettingsError(ConfigError):
 
 class ProgramError(ConfigError):
     """Raised when a programme definition is invalid (or two files share an id)."""
+
+
+class UnknownProgramError(KioskError):
+    """Raised when the flow is built with a default programme id that was not loaded."""
 
 
 class RegistrationError(KioskError):

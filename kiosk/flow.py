@@ -28,6 +28,7 @@ from enum import Enum, unique
 from typing import Any, Final
 
 from kiosk.eligibility import Eligibility, check_eligibility
+from kiosk.errors import UnknownProgramError
 from kiosk.programs import Program
 from kiosk.registration import Consent, Resident, Verification, new_record_id, registration_code
 from kiosk.settings import KioskMode, Timeouts
@@ -498,7 +499,7 @@ class Flow:
         new_id: Callable[[], uuid.UUID] = uuid.uuid4,
     ) -> None:
         if settings.program_id not in programs:
-            raise KeyError(settings.program_id)
+            raise UnknownProgramError(f"the kiosk's default programme {settings.program_id!r} is not loaded")
         self.settings = settings
         self.programs = programs
         self.clock = clock

@@ -43,8 +43,15 @@ CODE_DATA_LENGTH: Final = 8
 
 
 def canonical_json(obj: object) -> bytes:
-    """The one canonical encoding (docs/development.md, "Registration record")."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The one canonical encoding (docs/development.md, "Registration record").
+
+    :raises RecordFormatError: if a string cannot be encoded as UTF-8 (a lone surrogate).
+    """
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordFormatError("record: a text field is not valid Unicode") from None
 
 
 # --- registration code -------------------------------------------------------------------------
@@ -233,6 +240,7 @@ def build_record(
     )
     # Round-trip through the strict parser so the kiosk can never emit what the server would refuse.
     parse_record(record.to_obj())
+    record.canonical()  # and one whose bytes cannot be encoded
     return record
 
 

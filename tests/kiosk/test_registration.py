@@ -193,3 +193,36 @@ def test_check_character_catches_adjacent_swaps(rid: uuid.UUID, pos: int) -> Non
     if normalize_code(swapped) is not None:
         a, b = sorted((CODE_ALPHABET.index(raw[pos]), CODE_ALPHABET.index(raw[pos + 1])))
         assert (a, b) == (0, len(CODE_ALPHABET) - 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.text(min_size=1, max_size=40),
+    address=st.text(min_size=1, max_size=80),
+    birth=st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 12, 31)),
+    sex=st.sampled_from(["0", "1", "2", "9"]),
+    sequence=st.integers(min_value=0, max_value=2**63 - 1),
+    services=st.sets(st.sampled_from(["point", "disaster"]), min_size=1),
+    rid=st.uuids(version=4),
+)
+def test_any_record_round_trips_canonically(
+    name: str, address: str, birth: date, sex: str, sequence: int, services: set[str], rid: uuid.UUID
+) -> None:
+    record = build_record(
+        record_id=rid,
+        program_id="demo",
+        consents=[Consent(s, "v1", NOW) for s in services],
+        resident=Resident(name, address, birth, sex),
+        auth_certificate=b"\x30\x03\x02\x01\x01",
+        kiosk=KioskStamp("k-1", NOW, sequence),
+        verification=Verification(True, False, True, True),
+    )
+    signed = SignedRegistration(record, b"\x01" * 256)
+    plaintext = signed.to_plaintext()
+    assert parse_signed(plaintext) == signed
+    assert parse_signed(plaintext).to_plaintext() == plaintext
+
+
+def test_lone_surrogate_is_a_typed_error(card_key: FakeCardKey) -> None:
+    with pytest.raises(RecordFormatError):
+        _record(card_key.cert_der, resident=Resident("\ud800", "x", date(1950, 1, 1), "1"))

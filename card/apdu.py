@@ -14,6 +14,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import IntEnum, unique
+from typing import IO
 
 from card.connection import CardConnection
 from card.constants import CLA_ISO, INS_GET_RESPONSE, INS_VERIFY
@@ -28,6 +29,27 @@ logging.addLevelName(TRAFFIC, "TRAFFIC")
 #: Short Le maximum (encoded as 00) and extended Le maximum (encoded as 0000).
 SHORT_LE_MAX = 256
 EXTENDED_LE_MAX = 65536
+
+
+_TRACE_WARNING = """\
+************************************************************************
+* APDU TRACING IS ON (level TRAFFIC). PIN data and the card-info AP's  *
+* personal records are redacted, but the trace still shows certificate *
+* and card identifiers. Never enable this on a kiosk serving residents. *
+************************************************************************"""
+
+
+def enable_traffic_log(stream: IO[str]) -> logging.Handler:
+    """Send TRAFFIC-level APDU traces of the card layer to ``stream``, after a loud warning
+    (the ykman practice: tracing is a support tool, never a default)."""
+    stream.write(_TRACE_WARNING + "\n")
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(TRAFFIC)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    card_logger = logging.getLogger("card")
+    card_logger.addHandler(handler)
+    card_logger.setLevel(TRAFFIC)
+    return handler
 
 
 @unique

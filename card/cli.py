@@ -133,6 +133,7 @@ def read_secret_line(stream: IO[bytes]) -> bytearray:
 
 
 def _readers(args: argparse.Namespace) -> int:
+    _maybe_trace()
     from card.pcsc import PcscContext, is_contactless, order_readers
 
     try:
@@ -155,6 +156,7 @@ def _readers(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    _maybe_trace()
     from card.pcsc import PcscContext
     from card.session import read_card_status
 
@@ -192,6 +194,7 @@ def _chain_word(status: Any) -> str:
 
 
 def _read(args: argparse.Namespace) -> int:
+    _maybe_trace()
     from card.config_path import resolve_config_path
     from card.pcsc import PcscContext
     from card.pin import wipe
@@ -248,6 +251,16 @@ def _read(args: argparse.Namespace) -> int:
     )
     _emit(args, payload, text, sys.stdout)
     return EXIT_OK
+
+
+def _maybe_trace() -> None:
+    """``MADOGUCHI_APDU_TRACE=1`` turns on the redacted APDU trace on stderr (support only)."""
+    import os
+
+    if os.environ.get("MADOGUCHI_APDU_TRACE") == "1":
+        from card.apdu import enable_traffic_log
+
+        enable_traffic_log(sys.stderr)
 
 
 def register(subparsers: Any) -> None:

@@ -166,3 +166,22 @@ def test_traffic_log_redacts_verify_data_and_personal_responses(caplog: pytest.L
     assert "redacted" in text
     assert all(r.levelno == TRAFFIC for r in caplog.records)
     assert TRAFFIC < logging.DEBUG
+
+
+def test_enable_traffic_log_warns_and_redacts() -> None:
+    import io
+
+    from card.apdu import enable_traffic_log
+
+    stream = io.StringIO()
+    handler = enable_traffic_log(stream)
+    try:
+        conn = _Scripted([("0020009804" + b"4321".hex().upper(), b"", 0x9000)])
+        ApduProtocol(conn).transmit_secret(bytes.fromhex("00200098"), bytearray(b"4321"))
+    finally:
+        logging.getLogger("card").removeHandler(handler)
+        logging.getLogger("card").setLevel(logging.NOTSET)
+    text = stream.getvalue()
+    assert "APDU TRACING IS ON" in text
+    assert "SEND 00 20 00 98 <4 bytes redacted>" in text
+    assert "34 33 32 31" not in text

@@ -135,11 +135,23 @@ def _verify_pkcs1(key: rsa.RSAPublicKey, signature: bytes, message: bytes) -> bo
     return True
 
 
+def _may_sign(certificate: x509.Certificate) -> bool:
+    """Key usage allows digitalSignature (protocol §5: chain, validity, key usage); absent = allowed."""
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    except ValueError:
+        return False
+    return bool(usage.digital_signature)
+
+
 def verify_auth_chain(certificate: x509.Certificate, store: TrustStore, now: dt.datetime) -> TrustStatus:
     """Auth certificate → configured JPKI root, by signature (generations share a DN, protocol §4.4).
 
     UNKNOWN_CA when no root's name matches; INVALID when a root's name matches but no signature
-    does; EXPIRED when it chains but ``now`` is outside the certificate's or root's validity.
+    does, or the key usage forbids digitalSignature; EXPIRED when it chains but ``now`` is outside
+    the certificate's or root's validity.
     """
     name_matched = False
     for root in store.jpki_auth_roots:
@@ -150,6 +162,8 @@ def verify_auth_chain(certificate: x509.Certificate, store: TrustStore, now: dt.
             certificate.verify_directly_issued_by(root)
         except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
             continue
+        if not _may_sign(certificate):
+            return TrustStatus.INVALID
         for cert in (certificate, root):
             if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
                 return TrustStatus.EXPIRED

@@ -33,6 +33,7 @@ def make_cert(
     serial: int = 0x1234,
     ca: bool = False,
     san: list[x509.GeneralName] | None = None,
+    key_usage: x509.KeyUsage | None = None,
 ) -> x509.Certificate:
     now = dt.datetime.now(UTC)
     subject = x509.Name(
@@ -59,6 +60,8 @@ def make_cert(
     )
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    if key_usage is not None:
+        builder = builder.add_extension(key_usage, critical=True)
     return builder.sign(issuer_key, hashes.SHA256())
 
 

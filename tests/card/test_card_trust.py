@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from card_pki import make_cert, make_cvc, rsa_key, rsa_tlvs, sign
 from card_vectors import BASIC_FOUR_104
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from card import parsers, tlv
@@ -54,6 +55,16 @@ def test_auth_chain_statuses() -> None:
     )  # fmt: skip
     assert verify_auth_chain(old, store, NOW) is TrustStatus.EXPIRED
     assert verify_auth_chain(good, _store(jpki_auth_roots=()), NOW) is TrustStatus.UNKNOWN_CA
+
+
+def test_key_usage_must_allow_digital_signature() -> None:
+    def usage(sign: bool) -> x509.KeyUsage:
+        return x509.KeyUsage(sign, False, not sign, False, False, False, False, False, False)
+
+    ok = make_cert("leaf", rsa_key("leaf"), "JPKI root", rsa_key("root"), key_usage=usage(True))
+    assert verify_auth_chain(ok, _store(), NOW) is TrustStatus.VERIFIED
+    bad = make_cert("leaf", rsa_key("leaf"), "JPKI root", rsa_key("root"), key_usage=usage(False))
+    assert verify_auth_chain(bad, _store(), NOW) is TrustStatus.INVALID
 
 
 def test_root_generations_are_picked_by_signature() -> None:

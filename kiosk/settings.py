@@ -98,10 +98,11 @@ def load_settings(path: Path | None = None) -> KioskSettings:
 
 
 def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
-    known = {"kiosk", "server", "trust"}
-    for key in raw:
-        if key not in known:
-            raise SettingsError(file, key, "unknown section")
+    # Other layers own their own tables ([trust]: card.trust; a future [ui] or [printer]): they are
+    # left to their parsers. A stray top-level *value* is always a mistake.
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            raise SettingsError(file, key, "unknown top-level key (settings belong in a [section])")
     kiosk = _table(file, raw, "kiosk")
     server = _table(file, raw, "server")
     _no_unknown(

@@ -119,3 +119,11 @@ def test_default_resolution_prefers_the_environment(tmp_path: Path, monkeypatch:
     monkeypatch.delenv("MADOGUCHI_CONFIG")
     expected = Path("/etc/madoguchi/kiosk.toml")
     assert default_config_path() == (expected if expected.exists() else DEMO_CONFIG)
+
+
+def test_other_layers_sections_are_left_to_them(tmp_path: Path) -> None:
+    text = GOOD.format(mode="staff", extra="") + "\n[ui]\nfont_scale = 1.5\n"
+    assert load_settings(_write(tmp_path, text)).kiosk_id == "k-1"
+    with pytest.raises(SettingsError) as info:
+        load_settings(_write(tmp_path, "stray = 1\n" + GOOD.format(mode="staff", extra="")))
+    assert info.value.key == "stray"

@@ -1,0 +1,94 @@
+"""``madoguchi server run --workers 2`` as a real process, driven by the kiosk's own SyncClient."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from kiosk.cli import main
+from kiosk.registration import registration_code
+from sync.client import SyncClient
+
+from .conftest import REPO, TEST_TRUST, drop_schema, make_db_url, write_test_programs
+from .factory import Kiosk
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[tuple[str, Path, str]]:
+    db_url, schema = make_db_url(engine, tmp_path)
+    data = tmp_path / "data"
+    assert main(["server", "init", "--data", str(data), "--db", db_url]) == 0
+    capsys.readouterr()
+    assert main(["server", "device-token", "--data", str(data), "--db", db_url, "--name", "booth"]) == 0
+    token = capsys.readouterr().out.strip()
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "kiosk.cli", "server", "run", "--data", str(data), "--db", db_url,
+        "--port", str(port), "--workers", "2", "--programs", str(write_test_programs(tmp_path / "programs")),
+        "--trust", str(TEST_TRUST),
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield url, data, token
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        drop_schema(schema)
+
+
+def test_kiosk_client_enrolls_uploads_and_reads_status(served: tuple[str, Path, str]) -> None:
+    url, _data, token = served
+    with SyncClient(url, kiosk_id="kiosk-run-1") as client:
+        assert client.health()
+        # enroll through the kiosk's client; the reply's key is what the kiosk pins
+        kiosk_key = Kiosk(X25519PublicKey.from_public_bytes(bytes(32)), kiosk_id="kiosk-run-1")
+        reply = client.enroll(token, kiosk_key.public_key_raw())
+        kiosk = Kiosk(X25519PublicKey.from_public_bytes(reply.server_public_key), kiosk_id="kiosk-run-1")
+        kiosk.device_key = kiosk_key.device_key
+        envelopes = [kiosk.make(program_id="miyagi-fcfs") for _ in range(3)]
+        results = client.upload(envelopes).results
+        assert [r.status.value for r in results] == ["accepted"] * 3
+        # several processes answer; every retry is a duplicate whichever worker takes it
+        for _ in range(4):
+            assert {r.status.value for r in client.upload(envelopes).results} == {"duplicate"}
+        assert client.clock_offset_s is not None
+        assert abs(client.clock_offset_s) < 5
+        import uuid
+
+        code = registration_code(uuid.UUID(envelopes[0].record_id))
+        assert client.registration_status(code) == "accepted"

@@ -24,6 +24,8 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -234,6 +236,7 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
     )
     ingestor = Ingestor(ctx)
     gate = _Gate(ctx.options.max_inflight_batches)
+    ingest_limiter = anyio.CapacityLimiter(1)
     app.state.ctx = ctx
     app.state.ingestor = ingestor
 
@@ -340,7 +343,12 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             except MessageFormatError as exc:
                 return _error(400, "bad_request", str(exc))
             try:
-                report = await run_in_threadpool(ingestor.ingest, device_id, raw)
+                # one batch at a time per process: the work is CPU-bound and holds the GIL, so two
+                # threads would only take turns (and thrash); waiting batches still count against
+                # the gate, which answers 429 when too many queue up
+                report = await anyio.to_thread.run_sync(
+                    ingestor.ingest, device_id, raw, limiter=ingest_limiter
+                )
             except DeviceRefusedError as exc:
                 if exc.unknown:
                     return _error(401, "unknown_device", "device not enrolled")

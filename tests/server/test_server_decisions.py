@@ -148,7 +148,9 @@ def spec_birth(spec: RecordSpec) -> date:
     return spec.birth_date or persona(spec.persona_name).birth_date
 
 
-def test_lottery_draw_is_reproducible_and_excludes_winners_later(server: RunningServer) -> None:
+def test_lottery_draw_is_reproducible_and_excludes_winners_later(
+    server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     kiosk = server.enroll()
     got = send(server, kiosk, *(someone(n, program_id="miyagi-lottery") for n in range(10, 13)))
     assert [d for _, _, d in got] == ["lottery_entered"] * 3
@@ -165,6 +167,26 @@ def test_lottery_draw_is_reproducible_and_excludes_winners_later(server: Running
     with server.ctx.db.transaction() as tx:
         codes = sorted(str(r[0]) for r in tx.execute("SELECT code FROM lottery_entries"))
         winners = sorted(str(r[0]) for r in tx.execute("SELECT code FROM grants WHERE via = 'lottery'"))
+    # the CLI answers the same published result for the same seed
+    base = ["--data", str(server.data_dir), "--db", server.ctx.options.db_url]
+    programs = ["--programs", str(server.ctx.options.programs_dir)]
+    assert (
+        main(
+            [
+                "server",
+                "draw",
+                "--program",
+                "miyagi-lottery",
+                "--seed",
+                "published-seed-2026",
+                *base,
+                *programs,
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["winners_hash"] == result["winners_hash"]
+    assert main(["server", "draw", "--program", "miyagi-lottery", "--seed", "other", *base, *programs]) == 2
     # anyone can re-run the draw from the published seed and entrant list
     assert winners == select_winners("published-seed-2026", codes, 2)
     assert select_winners("another-seed", codes, 3) == codes  # below or at quota everyone wins

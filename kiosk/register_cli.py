@@ -226,6 +226,7 @@ def _handle(args: argparse.Namespace) -> int:
         wipe(pin)
         runner.close()
         outbox.close()
+        context.close()
 
 
 def _card_inserted() -> Any:

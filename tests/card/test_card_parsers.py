@@ -253,3 +253,40 @@ def test_structured_fuzz_with_valid_outer_tags(inner: bytes, tag: int) -> None:
     ):
         with contextlib.suppress(MalformedCardDataError):
             fn(raw)  # type: ignore[operator]
+
+
+class _RandomCard:
+    """Answers READ BINARY with hypothesis-chosen data and status words."""
+
+    def __init__(self, answers: list[tuple[bytes, int]]) -> None:
+        self.answers = answers
+        self.sent = 0
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        self.sent += 1
+        if not self.answers:
+            return b"", 0x6B00
+        return self.answers.pop(0)
+
+    def close(self) -> None:
+        pass
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.binary(max_size=300), st.sampled_from([0x9000, 0x9000, 0x9000, 0x6700, 0x6982, 0x6B00])),
+        max_size=6,
+    ),
+    st.integers(1, 0x10000),
+)
+def test_read_tlv_file_fuzz_is_typed_and_bounded(answers: list[tuple[bytes, int]], hint: int) -> None:
+    from card.apdu import ApduProtocol
+    from card.errors import CardError
+    from card.files import read_tlv_file
+
+    card = _RandomCard(list(answers))
+    with contextlib.suppress(CardError):
+        data = read_tlv_file(ApduProtocol(card), 0x02, hint=hint)
+        assert parsers.tlv_file_length(data) == len(data)
+    assert card.sent <= len(answers) + 2

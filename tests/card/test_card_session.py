@@ -324,3 +324,33 @@ def test_tries_query_falls_back_to_select_when_sfi_is_refused() -> None:
     conn = _Scripted([("00200098", 0x6A86), ("00A4020C020018", 0x9000), ("00200080", 0x63C2)])
     assert JpkiApplication(ApduProtocol(conn)).tries_left(PinKind.AUTH) == 2
     assert conn.script == []
+
+
+@pytest.mark.parametrize("name", ["miyagi-sendai", "miyagi-long-address"])
+def test_a_corrupted_answer_at_any_apdu_is_typed_or_detected(name: str) -> None:
+    """A bit error the reader did not catch, at every APDU of a full read: either a typed card error
+    or a read whose checks do not all pass — never a crash, never a silently "verified" forgery."""
+    from card.errors import CardError
+
+    persona = load_persona(name)
+    for k in range(1, 17):
+        card = _card(persona, corrupt_response=k)
+        try:
+            result = _session(card).read(bytearray(persona.auth_pin.encode()))
+        except CardError:
+            continue
+        entry = card.access_log[k - 1] if k <= len(card.access_log) else None
+        if entry is None or entry.ins in (0xA4, 0x20):
+            continue  # no data in that answer: nothing was corrupted
+        v = result.verification
+        info = result.basic_four
+        intact = (info.name, info.address, info.birth_date, info.sex) == (
+            persona.name,
+            persona.address,
+            persona.birth_date,
+            persona.sex,
+        )
+        all_ok = v.chain is TrustStatus.VERIFIED and v.signature_valid
+        all_ok = all_ok and v.integrity is TrustStatus.VERIFIED and v.genuine_card is TrustStatus.VERIFIED
+        # Either the corruption hit filler (data intact, all checks pass) or some check caught it.
+        assert intact or not all_ok, k

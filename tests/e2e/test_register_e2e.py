@@ -219,6 +219,14 @@ def test_wrong_pin_reports_like_card_read(insert_card: InsertCard, tmp_path: Pat
     assert kiosk.queued() == []
 
 
+def test_no_card_reports_like_card_read(reader_name: str, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    done = kiosk.register("1234", "demo", "--yes")
+    assert done.returncode == 5
+    assert json.loads(done.stdout)["error"]["code"] == "no_card"
+    assert kiosk.queued() == []
+
+
 def test_without_yes_nothing_is_written_unless_confirmed(insert_card: InsertCard, tmp_path: Path) -> None:
     persona = load_persona("miyagi-sendai")
     kiosk = Kiosk(tmp_path)

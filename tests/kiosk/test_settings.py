@@ -127,3 +127,11 @@ def test_other_layers_sections_are_left_to_them(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(_write(tmp_path, "stray = 1\n" + GOOD.format(mode="staff", extra="")))
     assert info.value.key == "stray"
+
+
+def test_example_trust_section_is_loadable_by_the_card_layer() -> None:
+    from card.trust import load_trust_store
+
+    store = load_trust_store(ROOT / "config" / "kiosk.example.toml")
+    assert store.jpki_auth_roots == ()
+    assert len(store.cvc_ca_keys) == 1

@@ -34,6 +34,9 @@ from sync.server.errors import StorageError, UnsupportedDatabaseError
 
 logger = logging.getLogger(__name__)
 
+#: ``application_name`` of the server's PostgreSQL sessions.
+APPLICATION_NAME = "madoguchi-server"
+
 Row = tuple[Any, ...]
 Params = Sequence[object]
 
@@ -185,28 +188,36 @@ class _SqliteTx(Transaction):
         self._conn = conn
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]:
-        cur = self._conn.execute(sql, [_sqlite_param(p) for p in params])
-        return cur.fetchall()
+        try:
+            cur = self._conn.execute(sql, [_sqlite_param(p) for p in params])
+            return cur.fetchall()
+        except sqlite3.OperationalError as exc:  # locked, disk I/O, full: the client retries later
+            raise StorageError(f"database unavailable: {exc}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._conn.executemany(sql, ([_sqlite_param(p) for p in row] for row in rows))
+        try:
+            self._conn.executemany(sql, ([_sqlite_param(p) for p in row] for row in rows))
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"database unavailable: {exc}") from exc
 
     def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
         # executemany of one prepared single-row INSERT runs in C: cheaper than one huge statement.
         # Only the timestamp columns (found from the first row) need converting, not every value.
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
         stamps = [i for i, value in enumerate(rows[0]) if isinstance(value, datetime)]
-        if not stamps:
-            self._conn.executemany(sql, rows)
-            return
 
-        def adapt(row: Params) -> list[object]:
+        def adapt(row: Params) -> Params:
+            if not stamps:
+                return row
             out = list(row)
             for i in stamps:
                 out[i] = _sqlite_param(out[i])
             return out
 
-        self._conn.executemany(sql, map(adapt, rows))
+        try:
+            self._conn.executemany(sql, map(adapt, rows))
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"database unavailable: {exc}") from exc
 
     def any_of(self, values: Sequence[object]) -> tuple[str, list[object]]:
         return "IN (" + ", ".join("?" * len(values)) + ")", [_sqlite_param(v) for v in values]
@@ -319,7 +330,8 @@ class PostgresDatabase(Database):
         import psycopg
 
         try:
-            return psycopg.connect(self._url, autocommit=True)
+            # the application name lets operators (and the outage test) find the server's sessions
+            return psycopg.connect(self._url, autocommit=True, application_name=APPLICATION_NAME)
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to {self.redacted_url}: {type(exc).__name__}") from exc
 

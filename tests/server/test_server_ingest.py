@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.registration import registration_code
@@ -277,3 +278,42 @@ def test_revocation_checker_rejects_revoked_certificates(db_url: str, tmp_path) 
         assert "revocation_not_checked" not in _stored_flags(running, other.record_id)
     finally:
         stop_server(running, srv, thread)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"])
+def test_database_outage_answers_503_with_retry_after_then_recovers(server: RunningServer) -> None:
+    import psycopg
+
+    from sync.server.db import APPLICATION_NAME
+
+    from .conftest import PG_DSN
+
+    kiosk = server.enroll("kiosk-a")
+    assert upload(server, "kiosk-a", [kiosk.make()])[0] == 200
+    assert PG_DSN
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+            [APPLICATION_NAME],
+        ).fetchone()
+    assert killed
+    assert killed[0] >= 1
+    envelope = kiosk.make()
+    seen = []
+    with server.client() as client:
+        for _ in range(10):
+            reply = client.post(
+                "/v1/records",
+                content=batch_request_body([envelope]),
+                headers={DEVICE_HEADER: "kiosk-a", "content-type": "application/json"},
+            )
+            seen.append(reply.status_code)
+            if reply.status_code == 503:
+                assert reply.headers["retry-after"] == "5"
+                assert reply.json()["error"] == "unavailable"
+            if reply.status_code == 200:
+                break
+    assert 503 in seen
+    assert seen[-1] == 200
+    assert results(reply.json())[envelope.record_id] == ("accepted", None)

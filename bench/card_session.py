@@ -55,10 +55,13 @@ LOCK = Path("/tmp/madoguchi-vpcd.lock")
 PKCS11_MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 
 #: The real-card model (assumptions, see the module docstring and docs/card-layer.md).
+APDU_TURNAROUND_MS = 10.0
+AIR_BITRATE_BPS = 212_000
+RSA2048_SIGN_MS = 200.0
 MODEL = {
-    "apdu_turnaround_ms": 10.0,
-    "air_bitrate_bps": 212_000,
-    "rsa2048_sign_ms": 200.0,
+    "apdu_turnaround_ms": APDU_TURNAROUND_MS,
+    "air_bitrate_bps": AIR_BITRATE_BPS,
+    "rsa2048_sign_ms": RSA2048_SIGN_MS,
     "description": (
         "time = APDUs x turnaround + (C-APDU + R-APDU bytes) x 8 / bitrate + card signatures x RSA time"
     ),
@@ -68,10 +71,7 @@ MODEL = {
 def modelled_ms(apdus: int, byte_count: int, signatures: int) -> float:
     """The real-card model."""
     return round(
-        apdus * MODEL["apdu_turnaround_ms"]  # type: ignore[operator]
-        + byte_count * 8 / MODEL["air_bitrate_bps"] * 1000  # type: ignore[operator]
-        + signatures * MODEL["rsa2048_sign_ms"],  # type: ignore[operator]
-        1,
+        apdus * APDU_TURNAROUND_MS + byte_count * 8 / AIR_BITRATE_BPS * 1000 + signatures * RSA2048_SIGN_MS, 1
     )
 
 

@@ -238,7 +238,7 @@ def test_record_parsers_fuzz(raw: bytes, which: str) -> None:
         "der": parsers.der_object,
     }[which]
     with contextlib.suppress(MalformedCardDataError):
-        fn(raw)  # type: ignore[operator]
+        fn(raw)
 
 
 @FUZZ
@@ -252,7 +252,7 @@ def test_structured_fuzz_with_valid_outer_tags(inner: bytes, tag: int) -> None:
         parsers.parse_basic_four,
     ):
         with contextlib.suppress(MalformedCardDataError):
-            fn(raw)  # type: ignore[operator]
+            fn(raw)
 
 
 class _RandomCard:

@@ -157,11 +157,16 @@ def test_pcscd_stopped_and_restarted_while_idle(insert_card: InsertCard) -> None
             return name in events
 
     errors: list[PcscUnavailableError] = []
+
+    def down(exc: PcscUnavailableError) -> None:
+        errors.append(exc)
+        record("down")()
+
     callbacks = WatcherCallbacks(
         card_present=record("present"),
         card_removed=record("removed"),
         readers_changed=record("readers"),
-        pcsc_unavailable=lambda exc: (errors.append(exc), record("down")()),
+        pcsc_unavailable=down,
         pcsc_restored=record("up"),
     )
     context = PcscContext()

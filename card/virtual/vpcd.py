@@ -52,6 +52,10 @@ class VpcdCard:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.error: OSError | None = None  # the socket error that ended the loop, if any
+        #: Control bytes seen since the last insert(): lets a test harness tell a card pcscd polls
+        #: (GET ATR) but never powers (it still believes the previous card is in the reader).
+        self.atr_requests = 0
+        self.power_ons = 0
 
     def __repr__(self) -> str:
         return f"VpcdCard({self.card!r}, port={self.port})"
@@ -88,6 +92,8 @@ class VpcdCard:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._stopping.clear()
             self.error = None
+            self.atr_requests = 0
+            self.power_ons = 0
             self._socket = sock
             self._thread = threading.Thread(
                 target=self._serve, args=(sock,), name=f"vpcd-{self.port}", daemon=True
@@ -143,10 +149,12 @@ class VpcdCard:
 
     def _control(self, code: int) -> bytes | None:
         if code == _GET_ATR:
+            self.atr_requests += 1
             return self.card.atr
         if code == _POWER_OFF:
             self.card.power_off()
         elif code == _POWER_ON:
+            self.power_ons += 1
             self.card.power_on()
         elif code == _RESET:
             self.card.reset()

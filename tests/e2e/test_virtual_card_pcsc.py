@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 from smartcard.Exceptions import CardConnectionException
 from smartcard.System import readers
 
 from card.virtual.card import ATR, VirtualMyNumberCard
+from card.virtual.faults import FaultPlan
+from card.virtual.persona import PERSONA_DIR, load_persona
 
 # mynacard-protocol.md §4.1: EF 0002 of the J-LIS test card, 104 bytes.
 JLIS_BASIC_FOUR = bytes.fromhex(
@@ -97,4 +100,26 @@ def test_fault_plan_removal_is_seen_by_pcsc(
             _tx(connection, "002000800430303030")
         assert card.removed
         assert card.tries_left("jpki", 0x18) == 3
+        connection.disconnect()
         wait_reader(present=False)
+
+
+def test_a_removed_card_reinserted_keeps_its_counters(insert_card: InsertCard, tmp_path: Path) -> None:
+    """LULI's pattern: the card left after a wrong VERIFY; on the next tap the tries are re-queried."""
+    persona_file = tmp_path / "tapper.toml"
+    persona_file.write_text((PERSONA_DIR / "jlis-test.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    card = VirtualMyNumberCard(load_persona(persona_file), faults=FaultPlan(remove_after=3))
+    with insert_card(card):
+        connection = _connect()
+        _tx(connection, "00A4040C0AD392F000260100000001")
+        _tx(connection, "00A4020C020018")
+        assert _tx(connection, "002000800430303030")[1] == 0x63C2
+        with pytest.raises(CardConnectionException):
+            _tx(connection, "00200080")
+        connection.disconnect()  # release the stale handle (its late release would reset the next card)
+    with insert_card(card) as again:
+        assert again is card
+        connection = _connect()
+        _tx(connection, "00A4040C0AD392F000260100000001")
+        assert _tx(connection, "00200098")[1] == 0x63C2
+        connection.disconnect()

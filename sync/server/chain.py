@@ -40,6 +40,7 @@ class ChainStatus(enum.StrEnum):
     UNKNOWN_ROOT = "certificate_unknown_root"
     BAD_ISSUER_SIGNATURE = "certificate_bad_signature"
     NOT_RSA = "certificate_invalid_key"
+    KEY_USAGE = "certificate_key_usage"
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ class ChainVerifier:
                 cert.verify_directly_issued_by(root)
             except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
                 continue
+            if not _may_sign(cert):
+                return ChainResult(fingerprint, ChainStatus.KEY_USAGE)
             return ChainResult(
                 fingerprint,
                 ChainStatus.OK,
@@ -153,6 +156,17 @@ class ChainVerifier:
         if issuer_der in self._roots:
             return ChainResult(fingerprint, ChainStatus.BAD_ISSUER_SIGNATURE)
         return ChainResult(fingerprint, ChainStatus.UNKNOWN_ROOT)
+
+
+def _may_sign(cert: x509.Certificate) -> bool:
+    """Key usage allows digitalSignature (absent = allowed), as ``card.trust`` requires on the kiosk."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    except ValueError:
+        return False
+    return bool(usage.digital_signature)
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

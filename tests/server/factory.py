@@ -88,11 +88,24 @@ def issue_certificate(
     not_before: datetime = datetime(2025, 4, 1, tzinfo=UTC),
     not_after: datetime = datetime(2030, 3, 31, tzinfo=UTC),
     ca: testpki.CertificateAuthority | None = None,
+    digital_signature: bool = True,
 ) -> bytes:
     """A JPKI-shaped auth certificate for ``public_key``, by the test auth root unless ``ca``."""
     authority = ca or testpki.auth_root()
+    usage = x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=not digital_signature,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     cert = (
         x509.CertificateBuilder()
+        .add_extension(usage, critical=True)
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"TEST{serial:019d}")]))
         .issuer_name(authority.certificate.subject)
         .public_key(public_key)

@@ -59,3 +59,17 @@ def test_device_token_enroll_list_revoke(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["server", "devices", "revoke", "nope", "--data", str(data)]) == 2
     assert main(["server", "audit", "--data", str(data)]) == 0
     assert "verified: 3 entries" in capsys.readouterr().out
+
+
+def test_trust_from_pem_bundle_or_kiosk_profile(tmp_path: Path) -> None:
+    from sync.server.context import load_trust_roots
+
+    repo = Path(__file__).resolve().parents[2]
+    from_profile = load_trust_roots(repo / "config" / "kiosk.demo.toml")
+    from_pem = load_trust_roots(repo / "config" / "trust" / "test" / "jpki-auth-root.pem")
+    assert from_profile == from_pem
+    assert len(from_pem) == 1
+    assert load_trust_roots(None) == []
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(ServerConfigError):
+        load_trust_roots(tmp_path / "bad.pem")

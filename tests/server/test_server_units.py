@@ -1,0 +1,100 @@
+"""Units: the chain verifier agrees with card.trust, person keys normalise, envelopes pack losslessly."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from cryptography import x509
+
+from card.trust import TrustStatus, TrustStore, verify_auth_chain
+from card.virtual import testpki
+from sync.server.chain import ChainStatus, ChainVerifier
+from sync.server.decide import unpack_envelope
+from sync.server.persons import PersonKeyer, normalize_name
+
+from .factory import card_key, foreign_root, issue_certificate, persona_certificate
+
+EXPECTED = {
+    TrustStatus.VERIFIED: ChainStatus.OK,
+    TrustStatus.EXPIRED: ChainStatus.OK,  # time is checked per record, not cached
+    TrustStatus.UNKNOWN_CA: ChainStatus.UNKNOWN_ROOT,
+    TrustStatus.INVALID: ChainStatus.BAD_ISSUER_SIGNATURE,
+}
+
+
+@pytest.mark.parametrize(
+    "which",
+    [
+        "miyagi-sendai",
+        "miyagi-expired-cert",
+        "tochigi-utsunomiya",
+        "unknown-root",
+        "forged-root",
+        "no-signing",
+        "garbage",
+    ],
+)
+def test_chain_verifier_agrees_with_the_kiosk_trust_checks(which: str) -> None:
+    root = testpki.auth_root().certificate
+    verifier = ChainVerifier([root])
+    key = card_key("miyagi-sendai").public_key()
+    if which == "unknown-root":
+        der = issue_certificate(key, 5, ca=foreign_root(False))
+    elif which == "forged-root":
+        der = issue_certificate(key, 6, ca=foreign_root(True))
+    elif which == "no-signing":
+        der = issue_certificate(key, 7, digital_signature=False)
+    elif which == "garbage":
+        assert verifier.check(b"\x30\x03\x02\x01\x00").status is ChainStatus.MALFORMED
+        return
+    else:
+        der = persona_certificate(which)
+    result = verifier.check(der)
+    kiosk = verify_auth_chain(x509.load_der_x509_certificate(der), TrustStore((root,)), datetime.now(UTC))
+    if which == "no-signing":
+        assert (result.status, kiosk) == (ChainStatus.KEY_USAGE, TrustStatus.INVALID)
+    else:
+        assert result.status is EXPECTED[kiosk]
+    if result.status is ChainStatus.OK:
+        assert result.valid_at(datetime.now(UTC)) == (kiosk is TrustStatus.VERIFIED)
+    # the second check of the same certificate is a cache hit with the same answer
+    assert verifier.check(der) is result
+    assert (verifier.hits, verifier.misses) == (1, 1)
+
+
+def test_cache_is_bounded() -> None:
+    verifier = ChainVerifier([testpki.auth_root().certificate], cache_size=2)
+    key = card_key("miyagi-sendai").public_key()
+    ders = [issue_certificate(key, 100 + i) for i in range(3)]
+    for der in ders:
+        verifier.check(der)
+    verifier.check(ders[0])  # evicted: a miss again
+    assert verifier.misses == 4
+
+
+def test_person_keys_normalise_and_are_keyed() -> None:
+    keyer = PersonKeyer(bytes(32))
+    other = PersonKeyer(bytes([1]) * 32)
+    assert normalize_name("佐藤　花子") == normalize_name("佐藤 花子") == "佐藤花子"
+    assert keyer.secondary("佐藤　花子", date(1985, 6, 12)) == keyer.secondary("佐藤花子", "1985-06-12")
+    assert keyer.secondary("佐藤花子", date(1985, 6, 12)) != keyer.secondary("佐藤花子", date(1985, 6, 13))
+    assert keyer.secondary("佐藤花子", date(1985, 6, 12)) != other.secondary("佐藤花子", date(1985, 6, 12))
+    assert keyer.address("宮城県仙台市青葉区本町３－８－１") == keyer.address("宮城県仙台市青葉区本町3-8-1")
+    assert keyer.primary(b"issuer", 1) != keyer.primary(b"issuer", 2)
+    assert keyer.primary(b"issuer", 1) != keyer.primary(b"issue", 1)
+    assert "secret" not in repr(keyer).lower() or "<secret>" in repr(keyer)
+    with pytest.raises(ValueError):
+        PersonKeyer(b"short")
+
+
+def test_packed_envelope_round_trips() -> None:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from .factory import Kiosk
+
+    kiosk = Kiosk(X25519PrivateKey.generate().public_key())
+    env = kiosk.make()
+    header = env.header_bytes()
+    packed = len(header).to_bytes(2, "big") + header + env.sig + env.ct
+    assert unpack_envelope(packed) == env

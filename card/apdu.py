@@ -11,6 +11,7 @@ status word other than those the caller accepts. Modelled on yubikit's ``SmartCa
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import IntEnum, unique
@@ -18,7 +19,7 @@ from typing import IO
 
 from card.connection import CardConnection
 from card.constants import CLA_ISO, INS_GET_RESPONSE, INS_VERIFY
-from card.errors import ApduEncodingError, apdu_error_for
+from card.errors import ApduEncodingError, OperationCancelledError, apdu_error_for
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +173,21 @@ class ApduProtocol:
     :param connection: the transport.
     :param extended: allow extended-length APDUs (the My Number Card supports them for READ BINARY,
         protocol §2.2; a reader that does not answers 6700 and the caller falls back to short reads).
+    :param cancel: when set, the next APDU is not sent and :class:`OperationCancelledError` is raised.
     """
 
-    def __init__(self, connection: CardConnection, *, extended: bool = True) -> None:
+    def __init__(
+        self, connection: CardConnection, *, extended: bool = True, cancel: threading.Event | None = None
+    ) -> None:
         self.connection = connection
         self.extended = extended
+        self.cancel = cancel
         self._stats = TrafficStats()
+
+    def _check_cancel(self) -> None:
+        # Between APDUs only: a command in flight (a VERIFY above all) is never cut short.
+        if self.cancel is not None and self.cancel.is_set():
+            raise OperationCancelledError("cancelled by the caller")
 
     @property
     def stats(self) -> TrafficStats:
@@ -185,6 +195,7 @@ class ApduProtocol:
         return self._stats
 
     def _transmit(self, raw: bytes, *, redact_response: bool) -> tuple[bytes, int]:
+        self._check_cancel()
         if logger.isEnabledFor(TRAFFIC):
             logger.log(TRAFFIC, "SEND %s", _redacted_command(raw))
         data, sw = self.connection.transmit(raw)
@@ -222,6 +233,7 @@ class ApduProtocol:
         afterwards (the PIN path: no immutable copy of the PIN is made here). Never traced with data."""
         if len(header) != 4 or not 1 <= len(secret) <= 255:
             raise ApduEncodingError("secret APDU needs a 4-byte header and 1-255 data bytes")
+        self._check_cancel()
         buf = bytearray(header)
         buf.append(len(secret))
         buf += secret

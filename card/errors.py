@@ -29,6 +29,7 @@ or personal data; :class:`ApduError` keeps response data out of its message and 
     ├── PrivacyGuardError           a caller asked for EF 0001 / 照合番号A of the card-info AP
     ├── PinNotVerifiedError         an operation needs a PIN verified in this session
     ├── ApduEncodingError           a command cannot be encoded (caller bug, e.g. Lc > 65535)
+    ├── OperationCancelledError     the caller's cancel event was set; checked between APDUs
     └── TrustConfigError            trust anchors in the configuration are unusable
 """
 
@@ -226,6 +227,10 @@ class PinNotVerifiedError(CardError):
 
 class ApduEncodingError(CardError):
     """A command APDU cannot be encoded: data or Le out of range for the chosen format."""
+
+
+class OperationCancelledError(CardError):
+    """The caller cancelled (its event was set); raised before the next APDU, never inside one."""
 
 
 class TrustConfigError(CardError):

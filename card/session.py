@@ -41,6 +41,7 @@ import datetime as dt
 import enum
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -157,6 +158,8 @@ class MyNumberCardSession:
     :param trust: anchors for the checks.
     :param now: clock for certificate validity (injected in tests).
     :param random_bytes: challenge source (injected in tests).
+    :param cancel: set it (e.g. from the UI thread) to stop before the next APDU with
+        :class:`card.errors.OperationCancelledError`; a VERIFY in flight always completes.
     """
 
     def __init__(
@@ -166,8 +169,9 @@ class MyNumberCardSession:
         *,
         now: Callable[[], dt.datetime] = _utcnow,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        cancel: threading.Event | None = None,
     ) -> None:
-        self.protocol = ApduProtocol(connection)
+        self.protocol = ApduProtocol(connection, cancel=cancel)
         self._connection = connection
         self._trust = trust
         self._now = now

@@ -354,3 +354,22 @@ def test_a_corrupted_answer_at_any_apdu_is_typed_or_detected(name: str) -> None:
         all_ok = all_ok and v.integrity is TrustStatus.VERIFIED and v.genuine_card is TrustStatus.VERIFIED
         # Either the corruption hit filler (data intact, all checks pass) or some check caught it.
         assert intact or not all_ok, k
+
+
+def test_cancel_stops_before_the_next_apdu_and_never_inside_a_verify() -> None:
+    import threading
+
+    from card.errors import OperationCancelledError
+
+    persona = load_persona("miyagi-sendai")
+    card = _card(persona)
+    cancel = threading.Event()
+    session = MyNumberCardSession(InProcessConnection(card), TRUST, cancel=cancel)
+    session.prefetch()
+    cancel.set()
+    with pytest.raises(OperationCancelledError):
+        session.read(bytearray(persona.auth_pin.encode()))
+    assert len(card.access_log) == 8  # nothing after the prefetch
+    assert card.tries_left("card_info", 0x0011) == 3
+    cancel.clear()
+    assert session.read(bytearray(persona.auth_pin.encode())).verification.signature_valid

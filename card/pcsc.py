@@ -36,8 +36,11 @@ from card.errors import (
     ReaderBusyError,
     ReaderError,
 )
+from card.readers import is_contactless, order_readers
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["PcscConnection", "PcscContext", "ReaderState", "is_contactless", "order_readers"]
 
 _S = scard.SCARD_S_SUCCESS
 _SERVICE_DOWN = frozenset(
@@ -55,9 +58,6 @@ _NO_CARD = frozenset(
 )
 #: The re-insert race (pcsc-test-stack §3): pcscd still reports a card it is powering up. Retry briefly.
 _CONNECT_RETRY_DELAYS = (0.05, 0.15, 0.3)
-
-#: Words in reader names that mark a contactless (PICC/NFC) reader; the kiosk prefers those.
-_CONTACTLESS_HINTS = ("contactless", "picc", "nfc", "felica", "pasori", "rc-s", "pcd", " cl ", "(cl)")
 
 
 def _message(hresult: int) -> str:
@@ -82,17 +82,6 @@ def _translate() -> Iterator[None]:
         raise PcscUnavailableError(f"PC/SC failure: {type(exc).__name__}") from None
     except (SystemError, TypeError) as exc:
         raise ReaderError(f"PC/SC binding failure: {type(exc).__name__}") from None
-
-
-def is_contactless(reader_name: str) -> bool:
-    """True when the reader name looks like a contactless reader (heuristic on the PC/SC name)."""
-    name = f" {reader_name.lower()} "
-    return any(hint in name for hint in _CONTACTLESS_HINTS)
-
-
-def order_readers(readers: Sequence[str]) -> list[str]:
-    """Readers with contactless ones first, otherwise in PC/SC order (stable)."""
-    return sorted(readers, key=lambda r: not is_contactless(r))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from card.errors import CardError, PcscUnavailableError, ReaderError
+from card.readers import preferred_reader
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,12 @@ class ReaderWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    def preferred_card_reader(self) -> str | None:
+        """The reader to use now: the first contactless reader holding a card, else any with a card."""
+        with self._lock:
+            readers = [r for r in self._readers if r in self._cards]
+        return preferred_reader(readers)
 
     @property
     def snapshot(self) -> WatcherSnapshot:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from card.config_path import DEMO_CONFIG, resolve_config_path
 from card.errors import PcscUnavailableError
-from card.pcsc import is_contactless, order_readers
+from card.readers import is_contactless, order_readers
 from card.watcher import ReaderWatcher, WatcherCallbacks
 
 
@@ -99,6 +99,18 @@ def test_a_failing_callback_does_not_stop_the_watcher() -> None:
     backend.cards = {"R1": b"", "R2": b""}
     watcher.poll_once()
     assert seen == ["R1", "R2"]
+
+
+def test_watcher_prefers_the_contactless_reader_holding_a_card() -> None:
+    backend, watcher, _events = _watch()
+    backend.readers = ["Gemalto USB SmartCard Reader 00 00", "SONY FeliCa RC-S300/P 01 00"]
+    assert watcher.preferred_card_reader() is None
+    backend.cards = {"Gemalto USB SmartCard Reader 00 00": b""}
+    watcher.poll_once()
+    assert watcher.preferred_card_reader() == "Gemalto USB SmartCard Reader 00 00"
+    backend.cards["SONY FeliCa RC-S300/P 01 00"] = b""
+    watcher.poll_once()
+    assert watcher.preferred_card_reader() == "SONY FeliCa RC-S300/P 01 00"
 
 
 def test_contactless_readers_are_preferred() -> None:

@@ -11,7 +11,6 @@ thread may read ``access_log`` while the vpcd thread drives the card.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -21,9 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
-
+from card.virtual.command import Command, parse_command
 from card.virtual.errors import CardLeftError
 from card.virtual.faults import NO_FAULTS, FaultPlan, corrupt
 from card.virtual.image import (
@@ -38,12 +35,11 @@ from card.virtual.image import (
     build_image,
 )
 from card.virtual.persona import Persona
+from card.virtual.signing import sign
 
 #: Contactless ATR synthesised by a PC/SC reader for a My Number Card (§4.5, PCSCL; §8 item 7).
 ATR = bytes.fromhex("3B888001000005E0B381A1007F")
 
-#: SHA-256 DigestInfo prefix (§2.3).
-SHA256_DIGEST_INFO = bytes.fromhex("3031300D060960864801650304020105000420")
 
 # Status words (§2.4).
 SW_OK = 0x9000
@@ -65,8 +61,6 @@ SW_INS_NOT_SUPPORTED = 0x6D00
 SW_CLA_NOT_SUPPORTED = 0x6E00
 SW_SECURITY_ENVIRONMENT = 0x66F1
 
-_MAX_PKCS1_INPUT = 256 - 11  # §2.3: P1=00 takes 1-245 bytes
-
 
 @dataclass(frozen=True)
 class AccessLogEntry:
@@ -79,71 +73,6 @@ class AccessLogEntry:
     p1: int
     p2: int
     sw: int
-
-
-@dataclass(frozen=True)
-class _Command:
-    cla: int
-    ins: int
-    p1: int
-    p2: int
-    data: bytes
-    le: int | None  # None: no Le field; else 1..65536 (00 = 256 short, 0000 = 65536 extended)
-    extended: bool
-
-    @property
-    def case(self) -> int:
-        """ISO 7816-3 case: 1 nothing, 2 Le only, 3 data only, 4 data and Le."""
-        if self.data:
-            return 4 if self.le is not None else 3
-        return 2 if self.le is not None else 1
-
-
-def parse_command(apdu: bytes) -> _Command | None:
-    """Parse a C-APDU in any ISO 7816-4 case, short or extended; None when the length is malformed."""
-    size = len(apdu)
-    if size < 4:
-        return None
-    cla, ins, p1, p2 = apdu[0], apdu[1], apdu[2], apdu[3]
-    if size == 4:
-        return _Command(cla, ins, p1, p2, b"", None, False)
-    first = apdu[4]
-    if size == 5:
-        return _Command(cla, ins, p1, p2, b"", first or 256, False)
-    if first != 0:
-        if size == 5 + first:
-            return _Command(cla, ins, p1, p2, apdu[5:], None, False)
-        if size == 6 + first:
-            return _Command(cla, ins, p1, p2, apdu[5:-1], apdu[-1] or 256, False)
-        return None
-    if size == 7:
-        return _Command(cla, ins, p1, p2, b"", int.from_bytes(apdu[5:7], "big") or 65536, True)
-    if size < 7:
-        return None
-    lc = int.from_bytes(apdu[5:7], "big")
-    if lc == 0:
-        return None
-    if size == 7 + lc:
-        return _Command(cla, ins, p1, p2, apdu[7:], None, True)
-    if size == 9 + lc:
-        return _Command(cla, ins, p1, p2, apdu[7:-2], int.from_bytes(apdu[-2:], "big") or 65536, True)
-    return None
-
-
-def _rsa_pkcs1_raw(key: rsa.RSAPrivateKey, payload: bytes) -> bytes:
-    """PKCS#1 v1.5 type-1 padding of ``payload`` as given, then the RSA private operation (§2.3 P1=00).
-
-    ``cryptography`` only signs digests, so the private operation is done with the CRT numbers.
-    """
-    numbers = key.private_numbers()
-    public = numbers.public_numbers
-    size = (public.n.bit_length() + 7) // 8
-    block = b"\x00\x01" + b"\xff" * (size - 3 - len(payload)) + b"\x00" + payload
-    m = int.from_bytes(block, "big")
-    m1 = pow(m, numbers.dmp1, numbers.p)
-    m2 = pow(m, numbers.dmq1, numbers.q)
-    h = (numbers.iqmp * (m1 - m2)) % numbers.p
-    return (m2 + h * numbers.q).to_bytes(size, "big")
 
 
 class _Session:
@@ -276,7 +205,7 @@ class VirtualMyNumberCard:
                 response = corrupt(response)
             return response
 
-    def _dispatch(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _dispatch(self, c: Command) -> tuple[bytes, int, int | None]:
         if c.cla in (0x01, 0x02, 0x03, 0x81, 0x82, 0x83):
             return b"", SW_CHANNEL_NOT_SUPPORTED, None  # §1: only logical channel 0
         if c.cla in (0x08, 0x0C):
@@ -314,7 +243,7 @@ class VirtualMyNumberCard:
         app = self._session.app
         return dict(app.files) if app else dict(self.image.mf_files)
 
-    def _credential(self, c: _Command) -> tuple[CredentialFile | None, int | None, int]:
+    def _credential(self, c: Command) -> tuple[CredentialFile | None, int | None, int]:
         """Resolve the key EF of VERIFY / CHANGE REFERENCE DATA: P2 80 = current EF, 80|SFI by id."""
         if c.p2 == 0x80:
             ef = self._session.ef
@@ -338,7 +267,7 @@ class VirtualMyNumberCard:
 
     # -- ISO commands --------------------------------------------------------------------------
 
-    def _select(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _select(self, c: Command) -> tuple[bytes, int, int | None]:
         """SELECT (§1, §2.1; §8 item 1)."""
         session = self._session
         if c.p1 == 0x04:  # by DF name
@@ -374,7 +303,7 @@ class VirtualMyNumberCard:
             return b"", SW_OK, fid
         return b"", SW_WRONG_P1P2, None
 
-    def _read_binary(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _read_binary(self, c: Command) -> tuple[bytes, int, int | None]:
         """READ BINARY, plain offset or P1 = 80|SFI (§2.1, §2.2; §8 item 2)."""
         if c.case != 2:
             return b"", SW_WRONG_LENGTH, None
@@ -414,7 +343,7 @@ class VirtualMyNumberCard:
         app = self._session.app
         return app is not None and any((app.name, fid) in self._session.verified for fid in ef.read_with)
 
-    def _read_record(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _read_record(self, c: Command) -> tuple[bytes, int, int | None]:
         """READ RECORD: no record-structured EF is modelled, so every target is transparent."""
         sfi = c.p2 >> 3
         if sfi:
@@ -426,7 +355,7 @@ class VirtualMyNumberCard:
             return b"", SW_NO_CURRENT_EF, None
         return b"", SW_FILE_STRUCTURE, self._session.ef.fid
 
-    def _verify(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _verify(self, c: Command) -> tuple[bytes, int, int | None]:
         """VERIFY: case-1 status query, present a value, P2 = 80 or 80|SFI (§2.1, §3; §8 item 3)."""
         if c.p1 != 0x00:
             return b"", SW_WRONG_P1P2, None
@@ -457,7 +386,7 @@ class VirtualMyNumberCard:
         self._session.verified.discard(key)
         return b"", 0x63C0 | (tries - 1), fid
 
-    def _change_reference_data(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _change_reference_data(self, c: Command) -> tuple[bytes, int, int | None]:
         """CHANGE REFERENCE DATA ``00 24 01 80`` after a successful VERIFY of the same key (§2.1)."""
         if c.p1 != 0x01:
             return b"", SW_WRONG_P1P2, None
@@ -474,7 +403,7 @@ class VirtualMyNumberCard:
         self._secrets[key] = bytes(c.data)
         return b"", SW_OK, fid
 
-    def _get_challenge(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _get_challenge(self, c: Command) -> tuple[bytes, int, int | None]:
         """GET CHALLENGE: Le 1..256 random bytes; extended Le refused with 6985 (§2.1)."""
         if c.p1 or c.p2:
             return b"", SW_WRONG_P1P2, None
@@ -485,23 +414,23 @@ class VirtualMyNumberCard:
         assert c.le is not None
         return os.urandom(c.le), SW_OK, None
 
-    def _internal_authenticate(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _internal_authenticate(self, c: Command) -> tuple[bytes, int, int | None]:
         """INTERNAL AUTHENTICATE: JPKI keys are PIN-guarded (6982), 券面 AP keys refuse (6985) (§2.1)."""
         app = self._session.app
         if app is None or app.name in ("common", "juki"):
             return b"", SW_DATA_NOT_FOUND, None  # the 共通カードAP key 0019 is not modelled
         return b"", SW_SECURITY_STATUS if app.name == "jpki" else SW_CONDITIONS, None
 
-    def _get_data(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _get_data(self, c: Command) -> tuple[bytes, int, int | None]:
         """GET DATA: the MF-level objects of §1 are not modelled; every tag is "not found"."""
         return b"", SW_DATA_NOT_FOUND, None
 
-    def _manage_channel(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _manage_channel(self, c: Command) -> tuple[bytes, int, int | None]:
         return b"", SW_CHANNEL_NOT_SUPPORTED, None  # §1: only logical channel 0
 
     # -- proprietary commands (CLA 80) ---------------------------------------------------------
 
-    def _compute_signature(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _compute_signature(self, c: Command) -> tuple[bytes, int, int | None]:
         """COMPUTE DIGITAL SIGNATURE ``80 2A P1 P2`` (§2.3; §8 item 5)."""
         if c.case not in (3, 4):
             return b"", SW_WRONG_LENGTH, None
@@ -534,38 +463,15 @@ class VirtualMyNumberCard:
         needed = key_file.unlocked_by
         if needed is not None and (app.name, needed) not in self._session.verified:
             return b"", SW_SECURITY_STATUS, key_file.fid
-        signature = self._sign(key_file.key, c.p1, c.data)
+        signature = sign(key_file.key, c.p1, c.data)
         if signature is None:
             return b"", SW_WRONG_LENGTH, key_file.fid
         return signature, SW_OK, key_file.fid
 
-    @staticmethod
-    def _sign(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes | None:
-        """The six P1 schemes of §2.3; None for out-of-range input (→ 6700)."""
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-        if scheme == 0x00:  # PKCS#1 v1.5 over the data as supplied (a DigestInfo)
-            if len(data) == 51 and data.startswith(SHA256_DIGEST_INFO):
-                # same bytes as the raw operation (v1.5 is deterministic), via OpenSSL: ~5x faster
-                return key.sign(data[19:], padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
-            return _rsa_pkcs1_raw(key, data) if 1 <= len(data) <= _MAX_PKCS1_INPUT else None
-        if scheme == 0x01:  # card hashes, signs the bare hash
-            return _rsa_pkcs1_raw(key, hashlib.sha256(data).digest()) if len(data) <= 255 else None
-        if scheme == 0x02:  # data = hash, card wraps the DigestInfo
-            return _rsa_pkcs1_raw(key, SHA256_DIGEST_INFO + data) if len(data) == 32 else None
-        if scheme == 0x03:  # card hashes and wraps
-            if not 1 <= len(data) <= 255:
-                return None
-            return _rsa_pkcs1_raw(key, SHA256_DIGEST_INFO + hashlib.sha256(data).digest())
-        if scheme == 0x04:  # PSS over the supplied hash
-            return key.sign(data, pss, utils.Prehashed(hashes.SHA256())) if len(data) == 32 else None
-        if not 1 <= len(data) <= 255:  # 0x05: card hashes, then PSS
-            return None
-        return key.sign(data, pss, hashes.SHA256())
-
-    def _verify_certificate(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _verify_certificate(self, c: Command) -> tuple[bytes, int, int | None]:
         return b"", SW_WRONG_P1P2, None  # 80 A2 terminal CVC check: not needed, refused (§2.1)
 
-    def _set_session_key(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _set_session_key(self, c: Command) -> tuple[bytes, int, int | None]:
         """SET SESSION KEY: only the card-info AP after its PIN; SM itself is not modelled (§5)."""
         app = self._session.app
         if app is None or app.name in ("jpki", "juki"):
@@ -576,5 +482,5 @@ class VirtualMyNumberCard:
             return b"", SW_SECURITY_STATUS, None
         return b"", SW_WRONG_DATA, None
 
-    def _last_command(self, c: _Command) -> tuple[bytes, int, int | None]:
+    def _last_command(self, c: Command) -> tuple[bytes, int, int | None]:
         return b"", SW_WRONG_LENGTH, None  # 80 FC on physical cards (§2.1)

@@ -99,7 +99,7 @@ def test_card_info_ap_signs_the_genuineness_challenge_without_a_pin(tx: Transmit
 
 
 def test_digest_info_fast_path_equals_the_raw_private_operation(tx: Transmit) -> None:
-    from card.virtual.card import _rsa_pkcs1_raw
+    from card.virtual.signing import rsa_pkcs1_raw
 
     tx(select_ap(AID_JPKI))
     tx(verify("1234", p2=0x98))
@@ -107,4 +107,4 @@ def test_digest_info_fast_path_equals_the_raw_private_operation(tx: Transmit) ->
     signature, sw = tx(_sign_apdu(0x00, 0x97, digest_info))
     assert sw == 0x9000
     key = tx.connection.card.image.application("jpki").files[0x17].key  # type: ignore[attr-defined]
-    assert _rsa_pkcs1_raw(key, digest_info) == signature
+    assert rsa_pkcs1_raw(key, digest_info) == signature

@@ -29,6 +29,7 @@ import re
 import sqlite3
 import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
@@ -191,6 +192,7 @@ def _migration_1(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (_migration_1,)
 
+_DELETE_CHUNK: Final = 250
 _COUNTER_COLUMNS: Final = frozenset({"enqueued", "accepted", "duplicate", "rejected"})
 
 
@@ -461,17 +463,21 @@ class Outbox:
         next attempt time. Ids not in the outbox are ignored (a late reply after recovery).
         """
         top = 0
+        tally: Counter[tuple[str, str]] = Counter()
         with self._transaction():
             for status, ids in (("accepted", outcome.accepted), ("duplicate", outcome.duplicate)):
-                for rid in ids:
-                    row = self._conn.execute(
-                        "DELETE FROM outbox WHERE record_id = ? AND state != 'REJECTED' "
+                # Chunked multi-row deletes (SQLite's default limit is 999 bound parameters per
+                # statement on older builds); one statement per chunk instead of one per record.
+                for lo in range(0, len(ids), _DELETE_CHUNK):
+                    chunk = ids[lo : lo + _DELETE_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    for program_id, seq in self._conn.execute(
+                        f"DELETE FROM outbox WHERE record_id IN ({marks}) AND state != 'REJECTED' "  # noqa: S608
                         "RETURNING program_id, seq",
-                        (rid,),
-                    ).fetchone()
-                    if row is not None:
-                        self._count(str(row[0]), status)
-                        top = max(top, int(row[1]))
+                        chunk,
+                    ).fetchall():
+                        tally[(str(program_id), status)] += 1
+                        top = max(top, int(seq))
             for rid, reason in outcome.rejected.items():
                 row = self._conn.execute(
                     "UPDATE outbox SET state = 'REJECTED', last_error = ? "
@@ -479,7 +485,9 @@ class Outbox:
                     (_error_code(reason), rid),
                 ).fetchone()
                 if row is not None:
-                    self._count(str(row[0]), "rejected")
+                    tally[(str(row[0]), "rejected")] += 1
+            for (program_id, column), n in tally.items():
+                self._count(program_id, column, n)
             if top:
                 self._conn.execute("UPDATE sequence SET value = MAX(value, ?)", (top,))
             self._conn.executemany(

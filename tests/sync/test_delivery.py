@@ -74,29 +74,7 @@ def test_exactly_once_through_outages_crashes_and_failures(tmp_path: Path) -> No
         assert report.error == "SyncTransportError"
         srv.resume()
 
-        # 4. the server crashes (SIGKILL) in the middle of a drain, then restarts
-        stop = threading.Event()
-
-        def drain() -> None:
-            box = Outbox.open(tmp_path / "kiosk" / OUTBOX_FILE)
-            with _client(srv.url) as client:
-                up = _uploader(box, client)
-                while not stop.is_set():
-                    up.run_once(ignore_schedule=True, max_batches=1)
-            box.close()
-
-        worker = threading.Thread(target=drain)
-        worker.start()
-        time.sleep(0.15)
-        srv.kill()
-        time.sleep(0.2)
-        stop.set()
-        worker.join(30)
-        assert not worker.is_alive()
-        outbox.recover()
-        srv.start()
-
-        # 5. failures before and after the server committed a batch
+        # 4. failures before and after the server committed a batch
         with (
             ChaosProxy(srv.url, ["drop", "500", "drop", "pass", "drop"]) as proxy,
             _client(proxy.url) as client,
@@ -105,6 +83,33 @@ def test_exactly_once_through_outages_crashes_and_failures(tmp_path: Path) -> No
             for _ in range(6):
                 up.run_once(ignore_schedule=True, max_batches=1)
             assert proxy.actions[:5] == ["drop", "500", "drop", "pass", "drop"]
+
+        # 5. the server crashes (SIGKILL) in the middle of a drain, then restarts
+        stop = threading.Event()
+        first_batch = threading.Event()
+
+        def drain() -> None:
+            box = Outbox.open(tmp_path / "kiosk" / OUTBOX_FILE)
+            with _client(srv.url) as client:
+                up = _uploader(box, client)
+                up.batch_records = 5
+                while not stop.is_set():
+                    if up.run_once(ignore_schedule=True, max_batches=1).accepted:
+                        first_batch.set()
+            box.close()
+
+        worker = threading.Thread(target=drain)
+        worker.start()
+        assert first_batch.wait(10)
+        srv.kill()
+        left_at_kill = outbox.status().depth
+        time.sleep(0.2)
+        stop.set()
+        worker.join(30)
+        assert not worker.is_alive()
+        assert left_at_kill > 0  # the kill really landed mid-drain
+        outbox.recover()
+        srv.start()
 
         # 6. healthy again: drain everything
         with _client(srv.url) as client:

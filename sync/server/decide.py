@@ -469,27 +469,3 @@ def _env(item: Verified | Rejection) -> Envelope:
     if env is None:  # storable rejections always carry their envelope (filtered in decide)
         raise ValueError("a stored record needs its envelope")
     return env
-
-
-def pack_envelope(env: Envelope) -> bytes:
-    """Store a sealed envelope compactly: 2-byte header length, header, 64-byte signature, ct."""
-    header = env.header_bytes()
-    return len(header).to_bytes(2, "big") + header + env.sig + env.ct
-
-
-def unpack_envelope(blob: bytes) -> Envelope:
-    """Inverse of :func:`pack_envelope`."""
-    size = int.from_bytes(blob[:2], "big")
-    header = json.loads(blob[2 : 2 + size])
-    sig = blob[2 + size : 2 + size + 64]
-    ct = blob[2 + size + 64 :]
-    return Envelope(
-        record_id=header["record_id"],
-        kiosk_id=header["kiosk_id"],
-        seq=header["seq"],
-        created_at=header["created_at"],
-        program_id=header["program_id"],
-        ct=bytes(ct),
-        sig=bytes(sig),
-        v=header["v"],
-    )

@@ -24,7 +24,7 @@ an operator tell the two apart), ``clock_mismatch`` (record clock and envelope t
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +44,7 @@ from sync.sealing import HPKE_SUITE
 from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
 from sync.server.persons import PersonKeyer, PersonKeys
 from sync.server.revocation import RevocationChecker, RevocationStatus
+from sync.server.stored import envelope_digest, pack
 from sync.wire import HPKE_INFO_LABEL, Envelope, EnvelopeFormatError, parse_timestamp
 
 #: Kiosk clocks further than this from the server's receive time are flagged.
@@ -76,7 +77,7 @@ class Verified:
 
     envelope: Envelope = field(repr=False)
     envelope_hash: bytes = field(repr=False)
-    packed: bytes = field(repr=False)  # storage form, see decide.pack_envelope
+    packed: bytes = field(repr=False)  # storage form, see sync.server.stored
     signed: SignedRegistration = field(repr=False)
     chain: ChainResult = field(repr=False)
     registered_at: datetime
@@ -98,11 +99,6 @@ class Verified:
 
 
 Checked = Rejection | Verified
-
-
-def envelope_digest(envelope: Envelope) -> bytes:
-    """SHA-256 identifying one sealed envelope: a true retry re-sends exactly the same envelope."""
-    return hashlib.sha256(envelope.signed_bytes() + envelope.sig).digest()
 
 
 def _record_bytes(plaintext: bytes) -> bytes:
@@ -150,7 +146,7 @@ class RecordVerifier:
             device_key.verify(envelope.sig, signed_bytes)
         except InvalidSignature:
             return Rejection(envelope.record_id, "bad_signature", store=False)
-        digest = hashlib.sha256(signed_bytes + envelope.sig).digest()
+        digest = envelope_digest(header, envelope.ct, envelope.sig)
 
         def reject(reason: str) -> Rejection:
             return Rejection(envelope.record_id, reason, store=True, envelope=envelope, envelope_hash=digest)
@@ -217,7 +213,7 @@ class RecordVerifier:
         return Verified(
             envelope=envelope,
             envelope_hash=digest,
-            packed=len(header).to_bytes(2, "big") + header + envelope.sig + envelope.ct,
+            packed=pack(header, envelope.ct, envelope.sig),
             signed=signed,
             chain=chain,
             registered_at=registered_at,
@@ -237,8 +233,6 @@ class RecordVerifier:
 
 def _claimed_id(raw: object) -> str | None:
     """The record id a malformed envelope claims, if it is at least a canonical UUID string."""
-    import uuid
-
     if isinstance(raw, dict):
         value = raw.get("record_id")
         if isinstance(value, str) and len(value) == 36:

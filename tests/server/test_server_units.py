@@ -10,8 +10,8 @@ from cryptography import x509
 from card.trust import TrustStatus, TrustStore, verify_auth_chain
 from card.virtual import testpki
 from sync.server.chain import ChainStatus, ChainVerifier
-from sync.server.decide import unpack_envelope
 from sync.server.persons import PersonKeyer, normalize_name
+from sync.server.stored import pack, unpack
 
 from .factory import card_key, foreign_root, issue_certificate, persona_certificate
 
@@ -95,6 +95,4 @@ def test_packed_envelope_round_trips() -> None:
 
     kiosk = Kiosk(X25519PrivateKey.generate().public_key())
     env = kiosk.make()
-    header = env.header_bytes()
-    packed = len(header).to_bytes(2, "big") + header + env.sig + env.ct
-    assert unpack_envelope(packed) == env
+    assert unpack(pack(env.header_bytes(), env.ct, env.sig)) == env

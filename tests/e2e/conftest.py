@@ -33,7 +33,8 @@ from card.virtual.faults import FaultPlan
 from card.virtual.persona import Persona, load_persona
 from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
 
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+#: pcscd's socket; overridable only so the skip/fail rule itself can be tested.
+PCSCD_SOCKET = Path(os.environ.get("MADOGUCHI_PCSCD_SOCKET", "/run/pcscd/pcscd.comm"))
 LOCK_PATH = Path("/tmp/madoguchi-vpcd.lock")
 #: The vpcd reader served by DEFAULT_PORT (35963).
 READER = "Virtual PCD 00 00"

@@ -114,3 +114,37 @@ def test_enroll_refuses_plain_http_to_remote(tmp_path: Path, url: str) -> None:
     assert r.returncode == 2
     assert "InsecureURLError" in r.stderr
     assert "SECRET" not in r.stderr + r.stdout  # the token is never echoed
+
+
+def test_sync_service_in_the_foreground_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    server_key = X25519PrivateKey.generate()
+    with ToyServer(server_key) as srv:
+        cfg = _profile(tmp_path, srv.url)
+        data = tmp_path / "data"
+        assert _run("enroll", "--server", srv.url, "--token", "tok", "--config", str(cfg)).returncode == 0
+        store = DeviceStore(data)
+        ids = [new_id() for _ in range(30)]
+        with Outbox.open(data / OUTBOX_FILE, sealer=store.sealer("cli-kiosk-01")) as box:
+            for rid in ids:
+                box.enqueue(b"{}", record_id=rid, program_id="demo")
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "sync", "--interval", "0.2", "--config", str(cfg)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while len(srv.accepted) < len(ids) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert sorted(srv.accepted) == sorted(ids)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert b'"accepted": 30' in out

@@ -155,6 +155,7 @@ def _insert_and_wait_present(vpcd: VpcdCard) -> None:
     while True:
         try:
             wait_reader_state(READER, present=True, timeout=0.25)
+            _check_it_is_ours(vpcd)
             return
         except TimeoutError:
             if time.monotonic() > deadline:
@@ -164,6 +165,13 @@ def _insert_and_wait_present(vpcd: VpcdCard) -> None:
     vpcd.remove()
     vpcd.insert()
     wait_reader_state(READER, present=True)
+    _check_it_is_ours(vpcd)
+
+
+def _check_it_is_ours(vpcd: VpcdCard) -> None:
+    """pcscd powers a card up before it reports PRESENT: if ours never was, another card is in."""
+    if not vpcd.power_ons:
+        raise RuntimeError(f"{READER!r} holds a card that is not ours (a process without the vpcd lock?)")
 
 
 @pytest.fixture

@@ -65,7 +65,9 @@ def test_read_certificate_01_is_the_auth_certificate(
         assert ("jpki", 0x000A) in reads
 
 
-@pytest.mark.parametrize(("persona", "expected"), [("jlis-test", [3, 5]), ("miyagi-one-try", [1, 5])])
+@pytest.mark.parametrize(
+    ("persona", "expected"), [("jlis-test", [3, 5]), ("miyagi-one-try", [1, 5]), ("miyagi-blocked", [0, 5])]
+)
 def test_list_pins_reports_the_tries_left(
     insert_card: InsertCard, opensc_env: dict[str, str], persona: str, expected: list[int]
 ) -> None:

@@ -49,6 +49,9 @@ SIGNATURE_PASSWORD = re.compile(rb"[A-Z0-9]{6,16}")
 TWELVE_DIGITS = re.compile(rb"[0-9]{12}")
 FOURTEEN_DIGITS = re.compile(rb"[0-9]{14}")
 SIX_DIGITS = re.compile(rb"[0-9]{6}")
+#: EF 0005 DF42 key id: the test card shows "6000034/001", a card-independent id that is not the CVC's
+#: holder (§4.3); ours follows the test hierarchy's numbering.
+AP_BASIC_INFO_KEY_ID = b"9999994" + b"\x08\x05001" + b"\x00" * 4
 VERIFICATION_NUMBER_TRIES = 10  # 照合番号A/B: observed full count 10 [one] (§3)
 
 
@@ -212,7 +215,9 @@ def build_image(persona: Persona) -> CardImage:
                     testpki.CVC_CA_KEY_ID, key_id, keys.cvc.public_key(), testpki.cvc_ca_key()
                 ),
             ),
-            DataFile(0x0005, efs.pad(efs.ap_basic_info(key_id, extra), AP_BASIC_INFO_EF_SIZE, 0xFF)),
+            DataFile(
+                0x0005, efs.pad(efs.ap_basic_info(AP_BASIC_INFO_KEY_ID, extra), AP_BASIC_INFO_EF_SIZE, 0xFF)
+            ),
             DataFile(0x0006, efs.sm_public_key(keys.sm.public_key()), any_credential),
             DataFile(0x0007, efs.signed_public_key(keys.card_info.public_key(), keys.cvc), any_credential),
             DataFile(0x0008, b"\xff" * 16),

@@ -157,3 +157,17 @@ def test_test_key_material_is_marked_test_only() -> None:
     production = list((ROOT / "config/trust/production").glob("*"))
     anchors = {p.read_bytes() for p in (ROOT / "config/trust/test").glob("*.pem")}
     assert not anchors & {p.read_bytes() for p in production}
+
+
+def test_ap_basic_info_layout() -> None:
+    """§4.3: FF40 {DF41 01 03 0E 01, DF42 key id (not the CVC holder), DF43 32 bytes + 96 FF} + FF filler."""
+    image = build_image(load_persona("jlis-test"))
+    ef = image.file_data("card_info", 0x0005)
+    assert ef[:4] == bytes.fromhex("FF40819E")
+    assert ef[4:11] == bytes.fromhex("DF410401030E01")
+    assert ef[11:14] == bytes.fromhex("DF4210")
+    cvc_holder = image.file_data("card_info", 0x0004)[10 + 16 : 10 + 32]
+    assert ef[14:30] != cvc_holder
+    assert ef[30:34] == bytes.fromhex("DF438180")
+    assert ef[66:162] == b"\xff" * 96
+    assert set(ef[162:]) == {0xFF}

@@ -27,7 +27,6 @@ from card.watcher import ReaderWatcher, WatcherCallbacks
 InsertCard = Callable[..., AbstractContextManager[VirtualMyNumberCard]]
 TRUST = load_trust_store(DEMO_CONFIG)
 READABLE = [p for p in list_personas() if load_persona(p).tries_left.auth > 0]
-VPCD_SETTLE_S = 0.8
 
 
 def _session(context: PcscContext) -> MyNumberCardSession:
@@ -92,9 +91,6 @@ def test_card_removed_after_every_apdu_of_a_full_read(insert_card: InsertCard, c
             assert card.tries_left("jpki", 0x0018) == 3
             assert card.tries_left("card_info", 0x0011) == 3
             assert_privacy(card)
-        # vpcd needs a poll cycle after a card vanished mid-APDU before it accepts the next one;
-        # the reader already reads EMPTY, so there is no state to poll for (see docs/card-layer.md).
-        time.sleep(VPCD_SETTLE_S)
 
 
 def _pcscd_pid() -> int | None:

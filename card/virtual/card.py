@@ -138,6 +138,11 @@ class VirtualMyNumberCard:
         with self._lock:
             return self._tries[(ap, fid)]
 
+    def all_tries_left(self) -> dict[tuple[str, int], int]:
+        """Every credential's retry counter by (AP name, FID): a snapshot for tests."""
+        with self._lock:
+            return dict(self._tries)
+
     def power_on(self) -> None:
         """Reader powers the card: volatile state starts fresh."""
         with self._lock:

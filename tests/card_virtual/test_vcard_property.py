@@ -104,7 +104,7 @@ def test_without_a_credential_protected_data_never_leaks_and_counters_only_fall_
 ) -> None:
     card = VirtualMyNumberCard(_PERSONA)
     connection = InProcessConnection(card)
-    before = {key: card.tries_left(*key) for key in card._tries}
+    before = card.all_tries_left()
     failed_verifies = 0
     for apdu in steps:
         _, sw = connection.transmit(apdu)

@@ -180,17 +180,24 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds of every process named postgres (the cluster's backends; approximate)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(postgres)" in text:
-            total += _proc_cpu(int(stat.parent.name))
-    return total
+def _postgres_cpu(dsn: str | None, database: str | None) -> dict[int, float]:
+    """CPU seconds per backend pid of the server's own PostgreSQL sessions (``application_name``),
+    so other users of the same cluster do not count."""
+    if not dsn or not database:
+        return {}
+    import psycopg
+
+    from sync.server.db import APPLICATION_NAME
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pids = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND datname = %s",
+                [APPLICATION_NAME, database],
+            ).fetchall()
+        ]
+    return {pid: _proc_cpu(pid) for pid in pids}
 
 
 def _machine_busy() -> tuple[float, float]:
@@ -328,7 +335,9 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
                             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
 
         threads = [threading.Thread(target=kiosk_thread, args=(k,)) for k in kiosks]
-        cpu_before, pg_before, busy_before = _tree_cpu(proc.pid), _postgres_cpu(), _machine_busy()
+        pg_dsn = args.pg_dsn if engine == "postgresql" else None
+        cpu_before, busy_before = _tree_cpu(proc.pid), _machine_busy()
+        pg_before = _postgres_cpu(pg_dsn, pg_db)
         t_start = time.perf_counter()
         for t in threads:
             t.start()
@@ -336,7 +345,8 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             t.join()
         wall = time.perf_counter() - t_start
         server_cpu = _tree_cpu(proc.pid) - cpu_before
-        pg_cpu = _postgres_cpu() - pg_before if engine == "postgresql" else 0.0
+        pg_after = _postgres_cpu(pg_dsn, pg_db)
+        pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
         busy_after = _machine_busy()
         machine_busy = (busy_after[0] - busy_before[0]) / max(1.0, busy_after[1] - busy_before[1])
     finally:

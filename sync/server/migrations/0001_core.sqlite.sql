@@ -53,7 +53,8 @@ CREATE TABLE person_keys (
     person_id    TEXT NOT NULL,
     address_hash BLOB,
     created_at   TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (kind, key_hash)
+    -- key_hash first: lookups are by hash alone (a hash is unique across kinds: distinct HMAC labels)
+    PRIMARY KEY (key_hash, kind)
 );
 CREATE INDEX person_keys_person ON person_keys (person_id);
 -- slot = person_id for one-grant-per-person programmes, else record_id: the unique constraint
@@ -85,6 +86,7 @@ CREATE TABLE lottery_entries (
     entered_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (program_id, person_id)
 );
+CREATE INDEX lottery_entries_person ON lottery_entries (person_id);
 CREATE TABLE lottery_draws (
     program_id  TEXT PRIMARY KEY,
     seed        TEXT NOT NULL,
@@ -109,7 +111,7 @@ CREATE TABLE exclusions (
     list_id     TEXT NOT NULL,
     key_hash    BLOB NOT NULL,
     imported_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (list_id, key_hash)
+    PRIMARY KEY (key_hash, list_id)
 );
 CREATE TABLE audit_log (
     seq       BIGINT PRIMARY KEY,

@@ -23,6 +23,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=35963, help="vpcd port (35963 = 'Virtual PCD 00 00')")
     parser.add_argument("--remove-after", type=int, metavar="N", help="leave the field at APDU N+1")
     parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="delay every APDU")
+    parser.add_argument(
+        "--corrupt-response", type=int, metavar="N", help="invert a data byte of the answer to APDU N"
+    )
     parser.add_argument("--log", metavar="FILE", help="append the APDU access log (JSON lines, no data)")
     parser.add_argument("--list", action="store_true", help="list the shipped personas and exit")
     parser.set_defaults(handler=run)
@@ -46,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         persona = load_persona(args.persona)
-        faults = FaultPlan(remove_after=args.remove_after, delay=args.delay)
+        faults = FaultPlan(
+            remove_after=args.remove_after, delay=args.delay, corrupt_response=args.corrupt_response
+        )
     except (PersonaError, ValueError) as exc:
         print(f"virtual-card: {exc}", file=sys.stderr)
         return 2

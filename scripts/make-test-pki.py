@@ -78,7 +78,7 @@ def self_signed_root(key: rsa.RSAPrivateKey, name: x509.Name, serial: int) -> x5
 
 
 def write(path: Path, data: bytes, force: bool) -> bool:
-    if path.exists() and not force:
+    if path.exists() and (not force or path.read_bytes() == data):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

@@ -12,7 +12,7 @@ What it does, per database engine (SQLite file, then PostgreSQL):
 4. prints records/s over the whole upload, batch latency p50/p99, and the server's counts.
 
 Usage: ``.venv/bin/python bench/server_ingest.py [--records 20000] [--workers 2]
-[--engines sqlite,postgresql]``
+[--engines sqlite,postgresql] [--concurrency 8]``
 PostgreSQL: ``--pg-dsn`` or ``$MADOGUCHI_TEST_PG_DSN`` (default the scripts/postgres.sh cluster); a
 fresh database ``madoguchi_bench_<pid>`` is created and dropped.
 """
@@ -397,7 +397,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads (one kiosk each)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (one kiosk each)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--gen-procs", type=int, default=2)
     parser.add_argument("--engines", default="sqlite,postgresql")

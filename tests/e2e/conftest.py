@@ -38,6 +38,13 @@ PCSCD_SOCKET = Path(os.environ.get("MADOGUCHI_PCSCD_SOCKET", "/run/pcscd/pcscd.c
 LOCK_PATH = Path("/tmp/madoguchi-vpcd.lock")
 #: The vpcd reader served by DEFAULT_PORT (35963).
 READER = "Virtual PCD 00 00"
+
+
+def reader_for_port(port: int) -> str:
+    """vpcd slot n listens on 35963 + n and is the reader ``Virtual PCD 00 0n``."""
+    return f"Virtual PCD 00 {port - DEFAULT_PORT:02d}"
+
+
 LOCK_TIMEOUT_S = 300.0
 #: Per-test timeout of e2e tests: the first one may wait LOCK_TIMEOUT_S for another run's lock.
 E2E_TEST_TIMEOUT_S = LOCK_TIMEOUT_S + 120
@@ -126,21 +133,26 @@ def make_card(
 
 @contextmanager
 def inserted(
-    persona_or_card: str | Path | Persona | VirtualMyNumberCard = "jlis-test", **faults: Any
+    persona_or_card: str | Path | Persona | VirtualMyNumberCard = "jlis-test",
+    *,
+    port: int = DEFAULT_PORT,
+    **faults: Any,
 ) -> Iterator[VirtualMyNumberCard]:
-    """Insert a card into READER, wait PRESENT, yield it; on exit remove it and wait EMPTY."""
+    """Insert a card (``port`` 35963 = READER, 35964 = ``Virtual PCD 00 01``), wait PRESENT, yield
+    it; on exit remove it and wait EMPTY. ``faults`` are :class:`FaultPlan` fields."""
+    reader = reader_for_port(port)
     card = make_card(persona_or_card, **faults)
-    wait_reader_state(READER, present=False)
-    vpcd = VpcdCard(card, port=DEFAULT_PORT)
+    wait_reader_state(reader, present=False)
+    vpcd = VpcdCard(card, port=port)
     try:
-        _insert_and_wait_present(vpcd)
+        _insert_and_wait_present(vpcd, reader)
         yield card
     finally:
         vpcd.remove()
-        wait_reader_state(READER, present=False)
+        wait_reader_state(reader, present=False)
 
 
-def _insert_and_wait_present(vpcd: VpcdCard) -> None:
+def _insert_and_wait_present(vpcd: VpcdCard, reader: str) -> None:
     """Insert and wait PRESENT, working around pcscd's stale state after a card left mid-APDU.
 
     When a card vanished while a PC/SC handle was open (fault plan ``remove_after``) and that handle
@@ -154,8 +166,8 @@ def _insert_and_wait_present(vpcd: VpcdCard) -> None:
     deadline = time.monotonic() + STATE_TIMEOUT_S
     while True:
         try:
-            wait_reader_state(READER, present=True, timeout=0.25)
-            _check_it_is_ours(vpcd)
+            wait_reader_state(reader, present=True, timeout=0.25)
+            _check_it_is_ours(vpcd, reader)
             return
         except TimeoutError:
             if time.monotonic() > deadline:
@@ -164,14 +176,14 @@ def _insert_and_wait_present(vpcd: VpcdCard) -> None:
             break
     vpcd.remove()
     vpcd.insert()
-    wait_reader_state(READER, present=True)
-    _check_it_is_ours(vpcd)
+    wait_reader_state(reader, present=True)
+    _check_it_is_ours(vpcd, reader)
 
 
-def _check_it_is_ours(vpcd: VpcdCard) -> None:
+def _check_it_is_ours(vpcd: VpcdCard, reader: str) -> None:
     """pcscd powers a card up before it reports PRESENT: if ours never was, another card is in."""
     if not vpcd.power_ons:
-        raise RuntimeError(f"{READER!r} holds a card that is not ours (a process without the vpcd lock?)")
+        raise RuntimeError(f"{reader!r} holds a card that is not ours (a process without the vpcd lock?)")
 
 
 @pytest.fixture

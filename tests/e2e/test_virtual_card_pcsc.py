@@ -123,3 +123,18 @@ def test_a_removed_card_reinserted_keeps_its_counters(insert_card: InsertCard, t
         _tx(connection, "00A4040C0AD392F000260100000001")
         assert _tx(connection, "00200098")[1] == 0x63C2
         connection.disconnect()
+
+
+def test_two_cards_in_the_two_vpcd_readers(insert_card: InsertCard) -> None:
+    with insert_card("jlis-test") as first, insert_card("miyagi-sendai", port=35964) as second:
+        seen = {}
+        for name in ("Virtual PCD 00 00", "Virtual PCD 00 01"):
+            connection = next(r for r in readers() if str(r) == name).createConnection()
+            connection.connect()
+            _tx(connection, "00A4040C0AD392F000260100000001")
+            cert, sw = _tx(connection, "00B08A0000")
+            assert sw == 0x9000
+            seen[name] = cert
+            connection.disconnect()
+        assert seen["Virtual PCD 00 00"] == first.image.file_data("jpki", 0x000A)[:256]
+        assert seen["Virtual PCD 00 01"] == second.image.file_data("jpki", 0x000A)[:256]

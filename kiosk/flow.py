@@ -10,7 +10,11 @@ Rules this module enforces (docs/flow.md):
 * Nothing personal exists before the card is read, and personal data (basic four, certificate) lives
   only in CONFIRM, ELIGIBILITY and SAVING. Every session end emits :class:`Wipe`.
 * The PIN never enters the state: :class:`PinSubmitted` hands the ``bytearray`` straight to the
-  :class:`VerifyAndRead` effect, whose executor zeroes it. Staff screens therefore cannot show it.
+  :class:`VerifyAndRead` (or :class:`HoldPin`) effect, whose executor zeroes it. Staff screens
+  therefore cannot show it.
+* Two PINs: the auth PIN and the card-info PIN may differ. The PIN screen offers "same" (default) or
+  "different"; a separate card-info PIN screen (with its own tries and last-try rule) is shown when
+  the resident says they differ or when the card-info VERIFY refuses the PIN. No VERIFY is retried.
 * Every interactive state has an inactivity timer, then a warning with at least 20 s to extend
   (``max_extensions`` times), then a wipe.
 * Card removal is handled in every state; a card inserted into a finished or failed session starts
@@ -47,7 +51,9 @@ class Phase(Enum):
     WAIT_CARD = "wait_card"
     PREFETCH = "prefetch"  # busy: PIN-free reads (tries left, certificate, challenge)
     LAST_TRY_CONFIRM = "last_try_confirm"  # 1 try left: explain the lock-out, ask to go on
-    PIN_ENTRY = "pin_entry"
+    PIN_ENTRY = "pin_entry"  # the auth PIN (or "the PIN" when the resident says both are the same)
+    CARD_INFO_LAST_TRY_CONFIRM = "card_info_last_try_confirm"  # the card-info PIN has 1 try left
+    CARD_INFO_PIN_ENTRY = "card_info_pin_entry"  # the card-info (券面事項入力補助AP) PIN
     VERIFYING = "verifying"  # busy: VERIFY, read the basic four, local verification
     CONFIRM = "confirm"  # the basic four: "this is me"
     ELIGIBILITY = "eligibility"  # preliminary result; "register" is the final confirmation
@@ -66,9 +72,20 @@ CARD_PHASES: Final = frozenset(
         Phase.PREFETCH,
         Phase.LAST_TRY_CONFIRM,
         Phase.PIN_ENTRY,
+        Phase.CARD_INFO_LAST_TRY_CONFIRM,
+        Phase.CARD_INFO_PIN_ENTRY,
         Phase.VERIFYING,
         Phase.CONFIRM,
         Phase.ELIGIBILITY,
+    }
+)
+#: Phases in which the card is in use but nothing was read with a PIN yet (removal: error screen).
+PIN_PHASES: Final = frozenset(
+    {
+        Phase.LAST_TRY_CONFIRM,
+        Phase.PIN_ENTRY,
+        Phase.CARD_INFO_LAST_TRY_CONFIRM,
+        Phase.CARD_INFO_PIN_ENTRY,
     }
 )
 #: The only phases in which personal data may be held.
@@ -82,6 +99,8 @@ TIMED_PHASES: Final = frozenset(
         Phase.WAIT_CARD,
         Phase.LAST_TRY_CONFIRM,
         Phase.PIN_ENTRY,
+        Phase.CARD_INFO_LAST_TRY_CONFIRM,
+        Phase.CARD_INFO_PIN_ENTRY,
         Phase.CONFIRM,
         Phase.ELIGIBILITY,
         Phase.RECEIPT,
@@ -141,6 +160,14 @@ _FAILURE_ERROR: Final = {
 }
 
 
+@unique
+class PinSlot(Enum):
+    """Which of the card's two 4-digit PINs a screen, a rejection or a held buffer is about."""
+
+    AUTH = "auth"  # JPKI user-authentication PIN (利用者証明用電子証明書)
+    CARD_INFO = "card_info"  # 券面事項入力補助用暗証番号
+
+
 @dataclass(frozen=True)
 class FlowState:
     """The whole flow state. Personal fields are excluded from ``repr``."""
@@ -154,9 +181,14 @@ class FlowState:
     stale_card: bool = False  # the card on the reader belongs to an ended session
     card_session: int = 0
     reader_available: bool = True
-    tries_left: int | None = None
-    last_try_confirmed: bool = False
+    tries_left: int | None = None  # what the current PIN / last-try screen shows
+    auth_tries_left: int | None = None
+    card_info_tries_left: int | None = None
+    last_try_confirmed: bool = False  # for the PIN_ENTRY PIN (both counters when "same")
+    card_info_last_try_confirmed: bool = False
     pin_rejected: bool = False
+    #: The PIN the driver holds for the next VERIFY (typed on the other screen); never the PIN itself.
+    held_pin: PinSlot | None = None
     resident: Resident | None = field(default=None, repr=False)
     auth_certificate: bytes | None = field(default=None, repr=False)
     verification: Verification | None = None
@@ -255,10 +287,13 @@ class ReaderBack:
 
 @dataclass(frozen=True)
 class PrefetchDone:
-    """PIN-free reads finished; ``tries_left`` is the lower of the two PINs' counters."""
+    """PIN-free reads finished; ``tries_left`` is the lower of the two PINs' counters, and the
+    separate counters are given when known (None: the same as ``tries_left``)."""
 
     card_session: int
     tries_left: int
+    auth_tries_left: int | None = None
+    card_info_tries_left: int | None = None
 
 
 @dataclass(frozen=True)
@@ -276,17 +311,38 @@ class LastTryConfirmed:
 
 @dataclass(frozen=True)
 class PinSubmitted:
-    """The PIN from the resident-facing pad. The flow passes it on and never keeps it."""
+    """The PIN from the resident-facing pad. The flow passes it on and never keeps it.
+
+    ``same_pin`` is the choice on the PIN screen: True (the default) means the resident uses this
+    PIN for the card-info application too; False means the card-info PIN is asked next."""
 
     pin: bytearray = field(repr=False)
+    same_pin: bool = True
+
+
+@dataclass(frozen=True)
+class CardInfoPinSubmitted:
+    """The card-info PIN from the resident-facing pad (the card-info PIN screen).
+
+    ``same_pin`` (only offered when no auth PIN is held, i.e. after the card-info AP refused "the
+    same" PIN): "this is my auth PIN too" -- the resident mistyped, one entry verifies both."""
+
+    pin: bytearray = field(repr=False)
+    same_pin: bool = False
 
 
 @dataclass(frozen=True)
 class PinRejected:
-    """VERIFY was refused; ``tries_left`` > 0."""
+    """VERIFY (or the local format / last-try check) refused ``pin``; ``tries_left`` is its counter.
+
+    ``held`` says which other PIN the driver kept for the next VERIFY: one that verified in this
+    read, or one typed on its own screen and not tried yet. Never a PIN typed as "the same" that
+    the other application refused (it may be a typo)."""
 
     card_session: int
     tries_left: int
+    pin: PinSlot = PinSlot.AUTH
+    held: PinSlot | None = None
 
 
 @dataclass(frozen=True)
@@ -368,6 +424,7 @@ Event = (
     | CardFailed
     | LastTryConfirmed
     | PinSubmitted
+    | CardInfoPinSubmitted
     | PinRejected
     | ReadDone
     | IdentityConfirmed
@@ -405,11 +462,26 @@ class Prefetch:
 
 @dataclass(frozen=True)
 class VerifyAndRead:
-    """VERIFY the PIN, read the basic four and verify locally. The executor zeroes ``pin``."""
+    """VERIFY the PIN(s), read the basic four and verify locally. The executor zeroes the PINs.
+
+    ``pin`` None: use the auth PIN the driver holds. ``same_pin``: the card-info VERIFY uses ``pin``
+    too; otherwise ``card_info_pin`` (None: the card-info PIN the driver holds)."""
 
     card_session: int
-    pin: bytearray = field(repr=False)
+    pin: bytearray | None = field(repr=False)
     allow_last_try: bool
+    card_info_pin: bytearray | None = field(default=None, repr=False)
+    same_pin: bool = True
+
+
+@dataclass(frozen=True)
+class HoldPin:
+    """Keep ``pin`` (for ``slot``) in the driver until the next :class:`VerifyAndRead`; wiped by
+    :class:`EndCardSession` / :class:`Wipe` / a new prefetch. The state only records the slot."""
+
+    card_session: int
+    slot: PinSlot
+    pin: bytearray = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -462,6 +534,7 @@ Effect = (
     | CancelTimer
     | Prefetch
     | VerifyAndRead
+    | HoldPin
     | SaveRegistration
     | EndCardSession
     | Wipe
@@ -608,6 +681,10 @@ def _drop_card_data(state: FlowState) -> FlowState:
         record_id=None,
         code=None,
         tries_left=None,
+        auth_tries_left=None,
+        card_info_tries_left=None,
+        card_info_last_try_confirmed=False,
+        held_pin=None,
     )
 
 
@@ -710,7 +787,7 @@ def _removed(flow: Flow, s: FlowState, e: CardRemoved) -> Result:
     if not s.card_present:
         return s, []
     s = replace(s, card_present=False, stale_card=False)
-    if s.phase in (Phase.PREFETCH, Phase.LAST_TRY_CONFIRM, Phase.PIN_ENTRY, Phase.VERIFYING):
+    if s.phase in PIN_PHASES or s.phase in (Phase.PREFETCH, Phase.VERIFYING):
         return flow.fail(s, ErrorKind.CARD_REMOVED)
     if s.phase in (Phase.CONFIRM, Phase.ELIGIBILITY):
         # Signing needs the card and the PIN verified in this card session: tap again, PIN again.
@@ -742,11 +819,27 @@ def _reader_back(flow: Flow, s: FlowState, e: ReaderBack) -> Result:
 def _prefetch_done(flow: Flow, s: FlowState, e: PrefetchDone) -> Result:
     if s.phase is not Phase.PREFETCH or e.card_session != s.card_session:
         return s, []
-    if e.tries_left <= 0:
+    auth = e.tries_left if e.auth_tries_left is None else e.auth_tries_left
+    card_info = e.tries_left if e.card_info_tries_left is None else e.card_info_tries_left
+    s = replace(s, auth_tries_left=auth, card_info_tries_left=card_info)
+    if min(e.tries_left, auth, card_info) <= 0:
         return flow.fail(s, ErrorKind.PIN_BLOCKED)
-    if e.tries_left == 1:
+    return _ask_pin(s, min(e.tries_left, auth, card_info))
+
+
+def _ask_pin(s: FlowState, tries: int) -> Result:
+    """The PIN screen (auth PIN, or the one PIN), behind the last-try screen at 1 try left."""
+    if tries == 1 and not s.last_try_confirmed:
         return replace(s, phase=Phase.LAST_TRY_CONFIRM, tries_left=1), []
-    return replace(s, phase=Phase.PIN_ENTRY, tries_left=e.tries_left), []
+    return replace(s, phase=Phase.PIN_ENTRY, tries_left=tries), []
+
+
+def _ask_card_info_pin(s: FlowState) -> Result:
+    """The card-info PIN screen with that PIN's own counter and last-try rule."""
+    tries = s.card_info_tries_left if s.card_info_tries_left is not None else 1
+    if tries == 1 and not s.card_info_last_try_confirmed:
+        return replace(s, phase=Phase.CARD_INFO_LAST_TRY_CONFIRM, tries_left=1), []
+    return replace(s, phase=Phase.CARD_INFO_PIN_ENTRY, tries_left=tries), []
 
 
 def _card_failed(flow: Flow, s: FlowState, e: CardFailed) -> Result:
@@ -760,15 +853,49 @@ def _card_failed(flow: Flow, s: FlowState, e: CardFailed) -> Result:
 def _last_try(flow: Flow, s: FlowState, e: LastTryConfirmed) -> Result:
     if s.phase is Phase.LAST_TRY_CONFIRM:
         return replace(s, phase=Phase.PIN_ENTRY, last_try_confirmed=True), []
+    if s.phase is Phase.CARD_INFO_LAST_TRY_CONFIRM:
+        return replace(s, phase=Phase.CARD_INFO_PIN_ENTRY, card_info_last_try_confirmed=True), []
     return s, []
+
+
+def _allow_last_try(s: FlowState) -> bool:
+    """The card layer takes one permission; the flow only gets here once every PIN at 1 try that
+    will be tried was confirmed on its own screen."""
+    return s.last_try_confirmed or s.card_info_last_try_confirmed
 
 
 def _pin(flow: Flow, s: FlowState, e: PinSubmitted) -> Result:
     if s.phase is not Phase.PIN_ENTRY:
         e.pin[:] = bytes(len(e.pin))  # not wanted here: zero it, keep nothing
         return s, []
-    effect = VerifyAndRead(s.card_session, e.pin, allow_last_try=s.last_try_confirmed)
-    return replace(s, phase=Phase.VERIFYING, pin_rejected=False), [effect]
+    if s.held_pin is PinSlot.CARD_INFO:
+        # The card-info PIN is already known (typed on its screen, or it verified): verify both now.
+        effect = VerifyAndRead(s.card_session, e.pin, _allow_last_try(s), same_pin=False)
+        return replace(s, phase=Phase.VERIFYING, pin_rejected=False, held_pin=None), [effect]
+    if e.same_pin:
+        effect = VerifyAndRead(s.card_session, e.pin, _allow_last_try(s))
+        return replace(s, phase=Phase.VERIFYING, pin_rejected=False), [effect]
+    # "My two PINs differ": keep this one in the driver and ask for the card-info PIN first.
+    hold = HoldPin(s.card_session, PinSlot.AUTH, e.pin)
+    state, effects = _ask_card_info_pin(replace(s, pin_rejected=False, held_pin=PinSlot.AUTH))
+    return state, [hold, *effects]
+
+
+def _card_info_pin(flow: Flow, s: FlowState, e: CardInfoPinSubmitted) -> Result:
+    if s.phase is not Phase.CARD_INFO_PIN_ENTRY:
+        e.pin[:] = bytes(len(e.pin))
+        return s, []
+    if s.held_pin is PinSlot.AUTH:
+        effect = VerifyAndRead(s.card_session, None, _allow_last_try(s), card_info_pin=e.pin, same_pin=False)
+        return replace(s, phase=Phase.VERIFYING, pin_rejected=False, held_pin=None), [effect]
+    if e.same_pin:
+        effect = VerifyAndRead(s.card_session, e.pin, _allow_last_try(s))
+        return replace(s, phase=Phase.VERIFYING, pin_rejected=False), [effect]
+    # The card-info PIN came first (after the card-info AP refused "the same" PIN): now the auth PIN.
+    hold = HoldPin(s.card_session, PinSlot.CARD_INFO, e.pin)
+    auth = s.auth_tries_left if s.auth_tries_left is not None else 1
+    state, effects = _ask_pin(replace(s, pin_rejected=False, held_pin=PinSlot.CARD_INFO), auth)
+    return state, [hold, *effects]
 
 
 def _pin_rejected(flow: Flow, s: FlowState, e: PinRejected) -> Result:
@@ -776,11 +903,15 @@ def _pin_rejected(flow: Flow, s: FlowState, e: PinRejected) -> Result:
         return s, []
     if e.tries_left <= 0:
         return flow.fail(s, ErrorKind.PIN_BLOCKED)
-    if e.tries_left == 1:
-        return replace(
-            s, phase=Phase.LAST_TRY_CONFIRM, tries_left=1, pin_rejected=True, last_try_confirmed=False
-        ), []
-    return replace(s, phase=Phase.PIN_ENTRY, tries_left=e.tries_left, pin_rejected=True), []
+    s = replace(s, pin_rejected=True, held_pin=e.held)
+    if e.pin is PinSlot.CARD_INFO:
+        s = replace(s, card_info_tries_left=e.tries_left, card_info_last_try_confirmed=False)
+        return _ask_card_info_pin(s)
+    s = replace(s, auth_tries_left=e.tries_left, last_try_confirmed=False)
+    shown = e.tries_left
+    if e.held is not PinSlot.CARD_INFO and s.card_info_tries_left is not None:
+        shown = min(shown, s.card_info_tries_left)  # "the same PIN" again would hit both counters
+    return _ask_pin(s, shown)
 
 
 def _read_done(flow: Flow, s: FlowState, e: ReadDone) -> Result:
@@ -801,6 +932,7 @@ def _read_done(flow: Flow, s: FlowState, e: ReadDone) -> Result:
             already_registered_here=e.already_registered_here,
             tries_left=None,
             pin_rejected=False,
+            held_pin=None,
         ),
         [],
     )
@@ -929,6 +1061,7 @@ _HANDLERS: Final[dict[type, Callable[[Flow, FlowState, Any], Result]]] = {
     CardFailed: _card_failed,
     LastTryConfirmed: _last_try,
     PinSubmitted: _pin,
+    CardInfoPinSubmitted: _card_info_pin,
     PinRejected: _pin_rejected,
     ReadDone: _read_done,
     IdentityConfirmed: _identity_ok,

@@ -97,6 +97,30 @@ REINSERT: Final = Localized(
     "To finish, please place your card again and enter your PIN again.",
 )
 
+#: PIN screen (PIN_ENTRY): which PIN, and the "same / different" choice (default "same").
+AUTH_PIN_PROMPT: Final = Localized(
+    "利用者証明用電子証明書の暗証番号（数字4桁）を入力してください。",
+    "Please enter the PIN of your user-authentication certificate (4 digits).",
+)
+SAME_PIN_CHOICE: Final = Localized(
+    "券面事項入力補助用の暗証番号も同じ番号です",
+    "My card-info PIN is the same number",
+)
+DIFFERENT_PIN_CHOICE: Final = Localized(
+    "券面事項入力補助用の暗証番号は別の番号です",
+    "My card-info PIN is a different number",
+)
+#: Card-info PIN screen (CARD_INFO_PIN_ENTRY).
+CARD_INFO_PIN_PROMPT: Final = Localized(
+    "券面事項入力補助用の暗証番号（数字4桁）を入力してください。",
+    "Please enter your card-info PIN (券面事項入力補助用, 4 digits).",
+)
+#: Shown on the card-info PIN screen after the card-info application refused "the same" PIN.
+CARD_INFO_PIN_REFUSED: Final = Localized(
+    "券面事項入力補助用の暗証番号が違います。利用者証明用の暗証番号はまだ使っていません。",
+    "The card-info PIN was not accepted. Your authentication PIN has not been tried.",
+)
+
 
 def error_text(kind: ErrorKind, language: str, *, tries_left: int | None = None) -> str:
     """The text for an error screen (with the tries left when known)."""

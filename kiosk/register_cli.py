@@ -2,14 +2,17 @@
 staff terminals), the same :class:`~kiosk.flow.Flow` and :class:`~kiosk.runner.Runner` as the GUI.
 
     madoguchi register [--reader NAME] [--config FILE] --program ID --services point,disaster
-                       --pin-stdin [--allow-last-try] [--yes] [--json]
+                       --pin-stdin [--card-info-pin-stdin] [--allow-last-try] [--yes] [--json]
 
-The PIN is the first line of standard input (into a ``bytearray``, wiped after VERIFY). Unless
-``--yes``, the terms and then the basic four are shown on standard error and one more stdin line must
-answer ``yes`` before anything is signed or written. ``--json`` prints one object on stdout: the
-result ``{"registration_id", "code", "status", "program", "services", "eligibility": {"eligible",
-"reasons"}}``, or the error object of ``madoguchi card read`` (``{"error": {"code", "message",
-"tries_left"}}``).
+The PIN is the first line of standard input (into a ``bytearray``, wiped after VERIFY); with
+``--card-info-pin-stdin`` the second line is the card-info PIN (the resident says the two PINs
+differ), as ``madoguchi card read``. Without it, the one PIN is used for both; if the card-info
+application refuses it, the command stops with ``pin_incorrect`` and the card-info tries left (it
+never retries). Unless ``--yes``, the terms and then the basic four are shown on standard error and
+one more stdin line (after the PIN lines) must answer ``yes`` before anything is signed or
+written. ``--json`` prints one object on stdout: the result ``{"registration_id", "code",
+"status", "program", "services", "eligibility": {"eligible", "reasons"}}``, or the error object
+of ``madoguchi card read`` (``{"error": {"code", "message", "tries_left"}}``).
 
 Exit codes: those of ``madoguchi card read`` (0 ok, 2 usage/configuration, 3 pin_incorrect /
 pin_format, 4 pin_blocked / last_try_refused, 5 card_removed / no_card, 6 no_reader /
@@ -50,6 +53,11 @@ def register(subparsers: Any) -> None:
         "--services", metavar="LIST", required=True, help="comma-separated services, e.g. point,disaster"
     )
     parser.add_argument("--pin-stdin", action="store_true", required=True, help="read the PIN from stdin")
+    parser.add_argument(
+        "--card-info-pin-stdin",
+        action="store_true",
+        help="the second stdin line is the card-info PIN (when it differs from the auth PIN)",
+    )
     parser.add_argument("--allow-last-try", action="store_true", help="permit a VERIFY at 1 try left")
     parser.add_argument("--yes", action="store_true", help="do not show terms and data, do not ask")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -83,6 +91,7 @@ def _handle(args: argparse.Namespace) -> int:
     from card.trust import load_trust_store
     from kiosk.errors import ConfigError
     from kiosk.flow import (
+        CardInfoPinSubmitted,
         ConsentAccepted,
         ErrorKind,
         Flow,
@@ -136,6 +145,7 @@ def _handle(args: argparse.Namespace) -> int:
         return _error(args, code, str(exc))
 
     pin = read_secret_line(sys.stdin.buffer)
+    card_info_pin = read_secret_line(sys.stdin.buffer) if args.card_info_pin_stdin else None
     flow = Flow(
         FlowSettings(
             mode=settings.mode, language=settings.language, program_id=program.id, timeouts=settings.timeouts
@@ -174,13 +184,26 @@ def _handle(args: argparse.Namespace) -> int:
         state = runner.dispatch(_card_inserted())
         if state.phase is Phase.LAST_TRY_CONFIRM:
             if not args.allow_last_try:
-                wipe(pin)
                 return _error(args, "last_try_refused", "the PIN has 1 try left: pass --allow-last-try", 1)
             state = runner.dispatch(LastTryConfirmed())
         if state.phase is Phase.PIN_ENTRY:
-            state = runner.dispatch(PinSubmitted(pin))
-        wipe(pin)
-        if state.phase is Phase.PIN_ENTRY or state.phase is Phase.LAST_TRY_CONFIRM:
+            state = runner.dispatch(PinSubmitted(pin, same_pin=card_info_pin is None))
+        if state.phase is Phase.CARD_INFO_LAST_TRY_CONFIRM and state.held_pin is not None:
+            if not args.allow_last_try:
+                return _error(
+                    args, "last_try_refused", "the card-info PIN has 1 try left: pass --allow-last-try", 1
+                )
+            state = runner.dispatch(LastTryConfirmed())
+        if state.phase is Phase.CARD_INFO_PIN_ENTRY and state.held_pin is not None and card_info_pin:
+            state = runner.dispatch(CardInfoPinSubmitted(card_info_pin))
+        wipe(pin, card_info_pin)
+        if state.phase in (
+            Phase.PIN_ENTRY,
+            Phase.LAST_TRY_CONFIRM,
+            Phase.CARD_INFO_PIN_ENTRY,
+            Phase.CARD_INFO_LAST_TRY_CONFIRM,
+        ):
+            # One attempt per run: a refused PIN is reported with its own counter, never retried.
             error = runner.last_card_error
             if isinstance(error, CardError):
                 failure = classify(error)
@@ -223,7 +246,7 @@ def _handle(args: argparse.Namespace) -> int:
             return _error(args, failure.code, failure.message, failure.tries_left)
         return _error(args, "card_removed", "the card was removed")
     finally:
-        wipe(pin)
+        wipe(pin, card_info_pin)
         runner.close()
         outbox.close()
         context.close()

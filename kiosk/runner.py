@@ -9,6 +9,13 @@ the record, have the card sign SHA-256 of its canonical bytes with the JPKI auth
 verified in this card session), check the signature, then hand record + signature to the outbox,
 which seals and commits them in one transaction. If the card leaves before signing, nothing is
 written; if the outbox fails, nothing is written.
+
+Two PINs: a :class:`~kiosk.flow.HoldPin` effect leaves a PIN typed on one screen with the driver
+until the other PIN is typed (the card layer verifies the card-info PIN first, then the auth PIN,
+in one read). After a rejection the driver keeps the other PIN only if it verified in that read or
+was typed on its own screen and not tried; a "same" PIN that the card-info AP refused is never
+kept (it may be a typo, and must not cost an auth try). Every held PIN is wiped at the next read,
+at :class:`~kiosk.flow.EndCardSession`, :class:`~kiosk.flow.Wipe` and a new prefetch.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Callable
 from typing import Final
 
 from card.certificates import AuthCertificate
+from card.constants import PinKind
 from card.errors import (
     CardError,
     CardRemovedError,
@@ -47,7 +55,9 @@ from kiosk.flow import (
     Event,
     Flow,
     FlowState,
+    HoldPin,
     PinRejected,
+    PinSlot,
     Prefetch,
     PrefetchDone,
     ReadDone,
@@ -142,6 +152,7 @@ class Runner:
         self.last_save_failure: str | None = None
         #: The running flow timer, if any (front-ends schedule it; the CLI has none).
         self.timer: StartTimer | None = None
+        self._held: dict[PinSlot, bytearray] = {}
 
     def dispatch(self, event: Event) -> FlowState:
         """Apply ``event`` and run every resulting effect (and their outcomes) to quiescence."""
@@ -169,6 +180,8 @@ class Runner:
             return self._prefetch(effect)
         elif isinstance(effect, VerifyAndRead):
             return self._verify_and_read(effect)
+        elif isinstance(effect, HoldPin):
+            self._hold(effect.slot, effect.pin)
         elif isinstance(effect, SaveRegistration):
             return self._save(effect)
         elif isinstance(effect, EndCardSession | Wipe):
@@ -177,7 +190,24 @@ class Runner:
             self._on_effect(effect)
         return None
 
+    def _hold(self, slot: PinSlot, pin: bytearray) -> None:
+        previous = self._held.pop(slot, None)
+        if previous is not None:
+            wipe(previous)
+        self._held[slot] = pin
+
+    def _drop_held(self) -> None:
+        held, self._held = self._held, {}
+        for pin in held.values():
+            wipe(pin)
+
+    @property
+    def holds_pin(self) -> bool:
+        """Whether a typed PIN waits in the driver for the next VERIFY (tests and diagnostics)."""
+        return bool(self._held)
+
     def _end_session(self) -> None:
+        self._drop_held()
         session, self._session, self._certificate = self._session, None, None
         if session is not None:
             try:
@@ -195,31 +225,49 @@ class Runner:
             self._end_session()
             return CardFailed(effect.card_session, card_failure(exc))
         self._certificate = prefetch.auth_certificate
-        known = [t for t in (prefetch.tries_left.auth, prefetch.tries_left.card_info) if t is not None]
-        return PrefetchDone(effect.card_session, min(known) if known else 0)
+        auth, card_info = prefetch.tries_left.auth, prefetch.tries_left.card_info
+        known = [t for t in (auth, card_info) if t is not None]
+        return PrefetchDone(effect.card_session, min(known) if known else 0, auth, card_info)
 
     def _verify_and_read(self, effect: VerifyAndRead) -> Event:
         session = self._session
-        if session is None:
-            wipe(effect.pin)
-            return CardFailed(effect.card_session, CardFailure.CARD_REMOVED)
+        held, self._held = self._held, {}
+        pin = effect.pin if effect.pin is not None else held.pop(PinSlot.AUTH, None)
+        card_info_pin: bytearray | None = None
+        if not effect.same_pin:
+            card_info_pin = effect.card_info_pin
+            if card_info_pin is None:
+                card_info_pin = held.pop(PinSlot.CARD_INFO, None)
+        # What may be kept after a rejection (see the module docstring); wiped unless handed back.
+        keep_auth = bytearray(pin) if pin is not None and not effect.same_pin else None
+        card_info_source = pin if effect.same_pin else card_info_pin
+        keep_card_info = bytearray(card_info_source) if card_info_source is not None else None
         try:
-            result = session.read(effect.pin, allow_last_try=effect.allow_last_try)
-        except PinIncorrectError as exc:
+            if session is None or pin is None or (not effect.same_pin and card_info_pin is None):
+                return CardFailed(effect.card_session, CardFailure.CARD_REMOVED)
+            return self._read(session, effect, pin, card_info_pin, keep_auth, keep_card_info)
+        finally:
+            wipe(effect.pin, effect.card_info_pin, pin, card_info_pin, keep_auth, keep_card_info)
+            for other in held.values():
+                wipe(other)
+
+    def _read(
+        self,
+        session: MyNumberCardSession,
+        effect: VerifyAndRead,
+        pin: bytearray,
+        card_info_pin: bytearray | None,
+        keep_auth: bytearray | None,
+        keep_card_info: bytearray | None,
+    ) -> Event:
+        try:
+            result = session.read(pin, card_info_pin=card_info_pin, allow_last_try=effect.allow_last_try)
+        except (PinIncorrectError, LastTryRefusedError, PinFormatError) as exc:
             self.last_card_error = exc
-            return PinRejected(effect.card_session, exc.tries_left)
-        except LastTryRefusedError as exc:
-            self.last_card_error = exc
-            return PinRejected(effect.card_session, 1)
-        except PinFormatError as exc:
-            self.last_card_error = exc
-            tries = [t for t in (session.tries_left.auth, session.tries_left.card_info) if t is not None]
-            return PinRejected(effect.card_session, min(tries) if tries else 1)
+            return self._rejected(session, effect, exc, keep_auth, keep_card_info)
         except CardError as exc:
             self.last_card_error = exc
             return CardFailed(effect.card_session, card_failure(exc))
-        finally:
-            wipe(effect.pin)
         info = result.basic_four
         verification, expired = flow_verification(result)
         certificate = result.auth_certificate
@@ -234,6 +282,35 @@ class Runner:
             expired,
             already,
         )
+
+    def _rejected(
+        self,
+        session: MyNumberCardSession,
+        effect: VerifyAndRead,
+        exc: PinIncorrectError | LastTryRefusedError | PinFormatError,
+        keep_auth: bytearray | None,
+        keep_card_info: bytearray | None,
+    ) -> PinRejected:
+        """Map a PIN refusal to the flow's event, keeping the other PIN only when that is safe."""
+        slot = PinSlot.CARD_INFO if exc.kind is PinKind.CARD_INFO else PinSlot.AUTH
+        if isinstance(exc, PinIncorrectError | LastTryRefusedError):
+            tries: int | None = exc.tries_left
+        else:  # a format error used no try: the counter as last seen
+            tries = session.tries_left.card_info if slot is PinSlot.CARD_INFO else session.tries_left.auth
+        held: PinSlot | None = None
+        if slot is PinSlot.CARD_INFO and keep_auth is not None:
+            # The auth PIN was typed on its own screen and never tried (card-info goes first).
+            self._held[PinSlot.AUTH] = bytearray(keep_auth)
+            held = PinSlot.AUTH
+        elif (
+            slot is PinSlot.AUTH
+            and keep_card_info
+            and (isinstance(exc, PinIncorrectError) or not effect.same_pin)
+        ):
+            # The card-info PIN verified before the auth VERIFY, or was typed separately and untried.
+            self._held[PinSlot.CARD_INFO] = bytearray(keep_card_info)
+            held = PinSlot.CARD_INFO
+        return PinRejected(effect.card_session, tries if tries is not None else 1, slot, held)
 
     def _save(self, effect: SaveRegistration) -> Event:
         session = self._session

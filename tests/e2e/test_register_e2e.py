@@ -34,6 +34,7 @@ from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
 from kiosk.eligibility import ReasonCode
 from kiosk.flow import (
+    CardInfoPinSubmitted,
     CardInserted,
     ConsentAccepted,
     Flow,
@@ -42,6 +43,7 @@ from kiosk.flow import (
     IdentityConfirmed,
     LanguageChosen,
     Phase,
+    PinSlot,
     PinSubmitted,
     Register,
     ServicesChosen,
@@ -326,3 +328,80 @@ def test_card_pulled_at_each_step_leaves_no_half_written_record(
     assert len(kiosk.queued()) == 1
     assert Phase.REINSERT in phases  # the signature step itself was interrupted at least once
     assert Phase.ERROR in phases
+
+
+# --- two PINs: the card-info PIN differs from the auth PIN (persona miyagi-distinct-pins) ---------
+
+
+def test_distinct_pins_register_with_the_card_info_pin_on_the_second_line(
+    insert_card: InsertCard, tmp_path: Path
+) -> None:
+    persona = load_persona("miyagi-distinct-pins")
+    assert persona.auth_pin != persona.card_info_pin
+    kiosk = Kiosk(tmp_path)
+    with insert_card(persona) as card:
+        done = kiosk.register(
+            f"{persona.auth_pin}\n{persona.card_info_pin}", "demo", "--card-info-pin-stdin", "--yes"
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = json.loads(done.stdout)
+    assert out["status"] == "queued"
+    (signed,) = kiosk.queued()
+    assert signed.record.code == out["code"]
+    assert signed.record.resident.name == persona.name
+    verify_card_signature(signed)
+    for secret in (persona.auth_pin, persona.card_info_pin, persona.my_number):
+        assert secret not in done.stdout + done.stderr
+    touched = {(e.ap, e.ef) for e in card.access_log}
+    assert ("card_info", 0x0001) not in touched
+    assert ("card_info", 0x0014) not in touched
+
+
+def test_distinct_pins_with_one_pin_stop_at_the_card_info_pin_without_touching_auth(
+    insert_card: InsertCard, tmp_path: Path
+) -> None:
+    persona = load_persona("miyagi-distinct-pins")
+    kiosk = Kiosk(tmp_path)
+    with insert_card(persona):
+        done = kiosk.register(persona.auth_pin, "demo", "--yes")
+        status = subprocess.run(
+            [MADOGUCHI, "card", "status", "--reader", READER, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 3, done.stdout + done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert (error["code"], error["tries_left"]) == ("pin_incorrect", 2)  # the card-info counter
+    assert kiosk.queued() == []
+    tries = json.loads(status.stdout)["tries_left"]
+    assert (tries["auth"], tries["card_info"]) == (3, 2)  # the auth PIN was never tried
+
+
+def test_distinct_pins_through_the_card_info_screen_over_pcsc(
+    insert_card: InsertCard, tmp_path: Path
+) -> None:
+    """The GUI's path: "same" PIN refused by the card-info AP -> card-info PIN screen -> auth PIN."""
+    persona = load_persona("miyagi-distinct-pins")
+    kiosk = Kiosk(tmp_path)
+    sealer = kiosk.store.sealer("e2e-kiosk-1")
+    with (
+        PcscContext() as context,
+        Outbox.open(kiosk.data_dir / OUTBOX_FILE, sealer=sealer) as outbox,
+        insert_card(persona),
+    ):
+        runner = _runner(kiosk, context, outbox, IN_CAMPAIGN)
+        state = _drive(runner, persona.auth_pin)
+        assert (state.phase, state.tries_left, state.held_pin) == (Phase.CARD_INFO_PIN_ENTRY, 2, None)
+        state = runner.dispatch(CardInfoPinSubmitted(bytearray(persona.card_info_pin.encode())))
+        assert (state.phase, state.tries_left, state.held_pin) == (Phase.PIN_ENTRY, 3, PinSlot.CARD_INFO)
+        state = runner.dispatch(PinSubmitted(bytearray(persona.auth_pin.encode())))
+        assert state.phase is Phase.CONFIRM
+        assert not runner.holds_pin
+        runner.dispatch(IdentityConfirmed())
+        state = runner.dispatch(Register())
+        assert state.phase is Phase.RECEIPT
+        runner.close()
+    (signed,) = kiosk.queued()
+    verify_card_signature(signed)

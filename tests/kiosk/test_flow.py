@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from kiosk.flow import (
@@ -51,7 +53,7 @@ from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode
 from .flowkit import CERT, OK, OUTSIDER, RESIDENT, make_flow, run, to_confirm, to_pin, to_saving, to_wait_card
 
 
-def _types(effects: list[object]) -> list[str]:
+def _types(effects: Sequence[object]) -> list[str]:
     return [type(e).__name__ for e in effects]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 
 from hypothesis import HealthCheck, given, settings
@@ -9,11 +10,13 @@ from hypothesis import strategies as st
 
 from kiosk.flow import (
     PERSONAL_PHASES,
+    PIN_PHASES,
     Acknowledge,
     Back,
     Cancel,
     CardFailed,
     CardFailure,
+    CardInfoPinSubmitted,
     CardInserted,
     CardRemoved,
     ConsentAccepted,
@@ -21,6 +24,7 @@ from kiosk.flow import (
     Event,
     Extend,
     FlowState,
+    HoldPin,
     IdentityConfirmed,
     IdentityRejected,
     LanguageChosen,
@@ -28,6 +32,7 @@ from kiosk.flow import (
     PcscDown,
     Phase,
     PinRejected,
+    PinSlot,
     PinSubmitted,
     PrefetchDone,
     ReadDone,
@@ -74,7 +79,7 @@ _FIXED: list[Event] = [
     ConsentAccepted("disaster"),
 ]
 _FAILURES = [*CardFailure]
-_N_DYNAMIC = 12  # the last four advance the session, so deep phases are reached
+_N_DYNAMIC = 15  # the last four advance the session, so deep phases are reached
 
 
 def _event(state: FlowState, choice: int, variant: int) -> Event:
@@ -86,7 +91,15 @@ def _event(state: FlowState, choice: int, variant: int) -> Event:
     session = state.card_session - (variant % 2)
     kind = choice - len(_FIXED)
     if kind == 0:
-        return PinSubmitted(bytearray(b"4321"))
+        return PinSubmitted(bytearray(b"4321"), same_pin=variant % 3 != 0)
+    if kind == 8:
+        return CardInfoPinSubmitted(bytearray(b"4321"), same_pin=variant % 2 == 0)
+    if kind == 9:
+        slots = (PinSlot.AUTH, PinSlot.CARD_INFO)
+        held = (None, *slots)[(variant // 8) % 3]
+        return PinRejected(session, variant % 3, slots[(variant // 4) % 2], held)
+    if kind == 10:
+        return PrefetchDone(session, variant % 4, variant % 4, (variant // 4) % 4)
     if kind == 1:
         return TimerFired(state.timer - (variant % 2))
     if kind == 2:
@@ -123,7 +136,9 @@ def _advance(state: FlowState, variant: int) -> Event:
         Phase.REINSERT: CardInserted() if not state.card_present else CardRemoved(),
         Phase.PREFETCH: PrefetchDone(s, 3 if variant % 8 else 1),
         Phase.LAST_TRY_CONFIRM: LastTryConfirmed(),
-        Phase.PIN_ENTRY: PinSubmitted(bytearray(b"4321")),
+        Phase.PIN_ENTRY: PinSubmitted(bytearray(b"4321"), same_pin=variant % 4 != 1),
+        Phase.CARD_INFO_LAST_TRY_CONFIRM: LastTryConfirmed(),
+        Phase.CARD_INFO_PIN_ENTRY: CardInfoPinSubmitted(bytearray(b"4321")),
         Phase.VERIFYING: ReadDone(s, (RESIDENT, OUTSIDER)[variant % 5 == 0], CERT, OK, False, False),
         Phase.CONFIRM: IdentityConfirmed(),
         Phase.ELIGIBILITY: Register(),
@@ -139,7 +154,7 @@ def _advance(state: FlowState, variant: int) -> Event:
 _CHOICES = st.tuples(st.integers(0, len(_FIXED) + _N_DYNAMIC - 1), st.integers(0, 63))
 
 
-def _assert_valid(state: FlowState, effects: list[object]) -> None:
+def _assert_valid(state: FlowState, effects: Sequence[object]) -> None:
     assert isinstance(state.phase, Phase)
     if state.phase not in PERSONAL_PHASES:
         assert not state.holds_personal_data, state.phase
@@ -161,8 +176,11 @@ def _assert_valid(state: FlowState, effects: list[object]) -> None:
         assert timers[-1].token == state.timer
         assert timers[-1].seconds >= 1
     for e in effects:
-        if isinstance(e, VerifyAndRead):
+        if isinstance(e, VerifyAndRead | HoldPin):
             assert "4321" not in repr(e)
+    # The driver holds a typed PIN only while the other PIN's screen is shown.
+    if state.held_pin is not None:
+        assert state.phase in PIN_PHASES
     assert "4321" not in repr(state)
 
 

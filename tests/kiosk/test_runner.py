@@ -12,7 +12,7 @@ from card.virtual.faults import FaultPlan
 from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
 from kiosk.eligibility import ReasonCode
-from kiosk.flow import CardRemoved, ErrorKind, Phase, PinSubmitted
+from kiosk.flow import CardInfoPinSubmitted, CardRemoved, ErrorKind, Phase
 from kiosk.registration import parse_signed, verify_card_signature
 
 from .runkit import MemoryQueue, make_runner, register_through, session_factory
@@ -90,11 +90,14 @@ def test_wrong_pin_then_right_pin(tmp_path: Path) -> None:
     queue = MemoryQueue()
     runner = _runner(_card("miyagi-sendai"), tmp_path, queue)
     state = register_through(runner, "0000")
-    assert state.phase is Phase.PIN_ENTRY
+    # The card-info AP (verified first) refused it: its own screen, the auth PIN never tried.
+    assert state.phase is Phase.CARD_INFO_PIN_ENTRY
     assert state.pin_rejected
     assert state.tries_left == 2
+    assert state.held_pin is None
+    assert not runner.holds_pin
     pin = bytearray(persona.auth_pin.encode())
-    state = runner.dispatch(PinSubmitted(pin))
+    state = runner.dispatch(CardInfoPinSubmitted(pin, same_pin=True))  # "it was a typo"
     assert pin == bytearray(4)  # zeroed by the executor
     assert state.phase is Phase.CONFIRM
 

@@ -5,16 +5,18 @@ A malformed length is not an exception but ``None``: the card answers ``67 00`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Command:
+    """One parsed C-APDU. ``data`` may be a PIN: it never appears in ``repr``."""
+
     cla: int
     ins: int
     p1: int
     p2: int
-    data: bytes
+    data: bytes = field(repr=False)
     le: int | None  # None: no Le field; else 1..65536 (00 = 256 short, 0000 = 65536 extended)
     extended: bool
 

@@ -30,3 +30,10 @@ def test_cases(apdu: str, case: int, data: bytes, le: int | None, extended: bool
 @pytest.mark.parametrize("apdu", ["", "00", "00A402", "00A4020C0300", "00A4020C0200180000", "000000000000"])
 def test_malformed_lengths(apdu: str) -> None:
     assert parse_command(bytes.fromhex(apdu)) is None
+
+
+def test_repr_never_shows_command_data() -> None:
+    command = parse_command(bytes.fromhex("002000800431323334"))
+    assert command is not None
+    assert "1234" not in repr(command)
+    assert "31323334" not in repr(command)

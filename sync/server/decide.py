@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -218,8 +219,10 @@ class BatchDecider:
         # 2. per-device sequence numbers: reuse and gaps (possible cloned kiosk)
         device_row = tx.one("SELECT last_sequence FROM devices WHERE device_id = ?", (device_id,))
         last_sequence = int(device_row[0]) if device_row else 0
-        seqs = sorted({_env(c).seq for _, c in fresh})
-        reused: set[int] = set()
+        seq_counts = Counter(_env(c).seq for _, c in fresh)
+        seqs = sorted(seq_counts)
+        # a sequence number twice in one batch is reuse too (a clone uploading through the same queue)
+        reused: set[int] = {seq for seq, count in seq_counts.items() if count > 1}
         for start in range(0, len(seqs), 500):
             seq_chunk = seqs[start : start + 500]
             frag, params = tx.any_of(seq_chunk)

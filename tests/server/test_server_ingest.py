@@ -220,6 +220,12 @@ def test_sequence_gap_and_reuse_are_flagged(server: RunningServer) -> None:
     late = kiosk.seal(kiosk.sign_record(RecordSpec()), seq=3)  # fills the gap: not flagged
     upload(server, "kiosk-a", [late])
     assert not {"sequence_reuse", "sequence_gap"} & set(_stored_flags(server, late.record_id))
+    # two different records with one sequence number in the same batch
+    twin_a = kiosk.seal(kiosk.sign_record(RecordSpec()), seq=7)
+    twin_b = kiosk.seal(kiosk.sign_record(RecordSpec()), seq=7)
+    upload(server, "kiosk-a", [twin_a, twin_b])
+    assert "sequence_reuse" in _stored_flags(server, twin_a.record_id)
+    assert "sequence_reuse" in _stored_flags(server, twin_b.record_id)
 
 
 def test_request_limits_and_malformed_bodies(server: RunningServer) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TextIO
 
 from kiosk.programs import JST
+from sync.server import audit
 from sync.server.db import Database, as_datetime
 from sync.server.errors import ServerError
 
@@ -34,8 +35,12 @@ class ReportError(ServerError):
     """Raised for a malformed ``--month`` or an unknown export format."""
 
 
-def export_grants(db: Database, program_id: str, fmt: str, out: TextIO) -> int:
-    """Write ``program_id``'s grants (oldest first) as ``csv`` or ``json``; return the count."""
+def export_grants(db: Database, program_id: str, fmt: str, out: TextIO, *, actor: str = "cli") -> int:
+    """Write ``program_id``'s grants (oldest first) as ``csv`` or ``json``; return the count.
+
+    The export is an audited action (data leaves the server): the audit entry names the programme,
+    the format and the count.
+    """
     if fmt not in ("csv", "json"):
         raise ReportError(f"unknown format {fmt!r}: use csv or json")
     with db.transaction() as tx:
@@ -57,6 +62,16 @@ def export_grants(db: Database, program_id: str, fmt: str, out: TextIO) -> int:
         }
         for r in rows
     ]
+    with db.transaction(exclusive=True) as tx:
+        audit.append(
+            tx,
+            db.dialect,
+            [
+                audit.AuditEvent(
+                    "export", actor, {"program_id": program_id, "format": fmt, "grants": len(items)}
+                )
+            ],
+        )
     if fmt == "json":
         json.dump(items, out, ensure_ascii=False, indent=1)
         out.write("\n")

@@ -32,7 +32,12 @@ def register(subparsers: Any) -> None:
     """Add ``enroll``, ``queue`` and ``sync`` to the ``madoguchi`` command line."""
     enroll = subparsers.add_parser("enroll", help="create the device key and pin the server key")
     enroll.add_argument("--server", required=True, metavar="URL", help="https:// URL of the central server")
-    enroll.add_argument("--token", required=True, help="one-time enrollment token from the operator")
+    enroll.add_argument(
+        "--token",
+        required=True,
+        help="one-time enrollment token from the operator; '-' reads it from standard input "
+        "(keeps it out of the process list)",
+    )
     _config_arg(enroll)
     enroll.set_defaults(handler=_enroll)
 
@@ -79,12 +84,17 @@ def _enroll(args: argparse.Namespace) -> int:
     from sync.device import DeviceStore
     from sync.errors import SyncError
 
+    from_stdin = args.token == "-"  # noqa: S105 - the conventional "read from stdin" marker
+    token = sys.stdin.readline().strip() if from_stdin else args.token
+    if not token:
+        print("madoguchi enroll: empty token", file=sys.stderr)
+        return EXIT_UNUSABLE
     try:
         settings = _settings(args.config)
         store = DeviceStore(settings.data_dir)
         key = store.load_or_create_device_key()
         with SyncClient(args.server, kiosk_id=settings.kiosk_id) as client:
-            reply = client.enroll(args.token, key.public_key().public_bytes_raw())
+            reply = client.enroll(token, key.public_key().public_bytes_raw())
         pinned = store.pin_server(client.base_url, reply)
     except (KioskError, SyncError) as exc:
         return _fail("enroll", exc)

@@ -39,10 +39,11 @@ url = "{url}"
     return cfg
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "kiosk.cli", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env=env,
@@ -65,8 +66,9 @@ def test_enroll_status_sync_export(tmp_path: Path) -> None:
         assert r.returncode == 2
         assert "NotEnrolledError" in r.stderr
 
-        r = _run("enroll", "--server", srv.url, "--token", "tok-123", "--config", str(cfg))
+        r = _run("enroll", "--server", srv.url, "--token", "-", "--config", str(cfg), stdin="tok-123\n")
         assert r.returncode == 0, r.stderr
+        assert srv.tokens == ["tok-123"]
         assert stat.S_IMODE((data / "device-ed25519.pem").stat().st_mode) == 0o600
 
         store = DeviceStore(data)

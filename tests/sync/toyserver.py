@@ -53,6 +53,7 @@ class ToyServer:
         self.duplicates = 0
         self.requests = 0
         self.batch_sizes: list[int] = []
+        self.tokens: list[str] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -134,6 +135,7 @@ class ToyServer:
                 mode = srv.mode
                 if self.path == "/v1/enroll":
                     req = wire.EnrollRequest.from_json(json.loads(body))
+                    srv.tokens.append(req.token)
                     srv.device_key = Ed25519PublicKey.from_public_bytes(req.device_public_key)
                     pub = srv.server_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
                     self._send(

@@ -4,12 +4,10 @@ UTF-8, UTF-16-LE and UTF-16-BE bytes. A control proves the search finds them whe
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
-import uuid
 from pathlib import Path
 
+from realserver import signed_plaintext
 from synctest import KIOSK_ID
 
 from card.virtual.persona import list_personas, load_persona
@@ -25,9 +23,10 @@ def _needles(values: list[str]) -> list[bytes]:
     return out
 
 
-def _persona_values() -> tuple[list[str], list[dict[str, object]]]:
+def _persona_values() -> tuple[list[str], list[str]]:
+    """(needle strings of every persona, persona names)."""
     values: list[str] = []
-    records: list[dict[str, object]] = []
+    records: list[str] = []
     for name in list_personas():
         p = load_persona(name)
         birth = p.birth_date.isoformat()
@@ -35,24 +34,7 @@ def _persona_values() -> tuple[list[str], list[dict[str, object]]]:
         # Also the parts of a name and address (family name, street part), which are long enough to be
         # unambiguous, in case a field were stored split.
         values += [part for part in p.name.replace("\u3000", " ").split(" ") if len(part) >= 2]
-        records.append(
-            {
-                "v": 1,
-                "card_signature": base64.b64encode(b"\x01" * 256).decode(),
-                "record": {
-                    "schema": "madoguchi.registration/1",
-                    "record_id": str(uuid.uuid4()),
-                    "code": "ABCD-1234",
-                    "program_id": "demo",
-                    "services": ["disaster", "point"],
-                    "consents": [],
-                    "resident": {"name": p.name, "address": p.address, "birth_date": birth, "sex": p.sex},
-                    "auth_certificate": "",
-                    "kiosk": {"id": KIOSK_ID, "clock": "2026-11-22T10:00:00+09:00", "sequence": 1},
-                    "verification": {},
-                },
-            }
-        )
+        records.append(name)
     return sorted(set(values), key=len, reverse=True), records
 
 
@@ -74,12 +56,12 @@ def test_no_personal_data_at_rest(outbox: Outbox, data_dir: Path, store: DeviceS
     assert len(records) >= 5
     needles = _needles(values)
     ids = []
-    for rec in records:
-        inner = rec["record"]
-        assert isinstance(inner, dict)
-        plaintext = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        outbox.enqueue(plaintext, record_id=inner["record_id"], program_id="demo")
-        ids.append(inner["record_id"])
+    for i, persona_name in enumerate(records):
+        # The real thing: the record built by kiosk.registration and signed with the persona's card key.
+        rid, plaintext = signed_plaintext(KIOSK_ID, i + 1, persona_name=persona_name)
+        assert load_persona(persona_name).name.encode() in plaintext  # the clear text really had it
+        outbox.enqueue(plaintext, record_id=rid, program_id="demo")
+        ids.append(rid)
     # Exercise every state so each code path has written pages: SENDING, REJECTED, deleted.
     outbox.claim(max_records=3)
     outbox.settle(Settlement(accepted=[ids[0]], rejected={ids[1]: "card_signature"}))

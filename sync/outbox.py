@@ -23,6 +23,7 @@ Guarantees:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import os
 import re
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, ParamSpec, Protocol, TypeVar
 
 from sync import wire
 from sync.device import ensure_private_dir
@@ -210,6 +211,24 @@ def _create_private_file(path: Path) -> None:
             path.chmod(0o600)
         return
     os.close(fd)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Translate SQLite failures (I/O error, disk full, corrupt file) into :class:`OutboxStorageError`,
+    so callers such as the sync thread handle one typed error instead of ``sqlite3`` internals."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise OutboxStorageError(f"{method.__name__} failed: {exc.__class__.__name__}: {exc}") from None
+
+    return wrapper
 
 
 def _error_code(text: str) -> str:
@@ -396,6 +415,7 @@ class Outbox:
 
     # -- the uploader's side -------------------------------------------------------------------
 
+    @_storage_errors
     def recover(self) -> int:
         """Put rows left ``SENDING`` (by a crash or a kill) back to ``PENDING``; return how many."""
         with self._transaction():
@@ -405,6 +425,7 @@ class Outbox:
             )
             return cur.rowcount
 
+    @_storage_errors
     def claim(
         self,
         *,
@@ -455,6 +476,7 @@ class Outbox:
             )
         return claimed
 
+    @_storage_errors
     def settle(self, outcome: Settlement) -> None:
         """Apply one upload's outcome in one transaction.
 
@@ -502,6 +524,7 @@ class Outbox:
 
     # -- inspection (never decrypts) -----------------------------------------------------------
 
+    @_storage_errors
     def status(self) -> QueueStatus:
         """Depth, counts by state, oldest age, error codes and today's counters."""
         counts = {s.value: 0 for s in RecordState if s is not RecordState.SENT}
@@ -547,6 +570,7 @@ class Outbox:
             schema_version=self.schema_version(),
         )
 
+    @_storage_errors
     def next_due(self) -> float | None:
         """The earliest ``next_attempt_at`` of a ``PENDING`` row (``None`` when nothing is pending)."""
         # Bounded: only the oldest 1,000 PENDING rows are looked at. Claims go in seq order, so rows
@@ -557,6 +581,7 @@ class Outbox:
         ).fetchone()
         return float(row[0]) if row[0] is not None else None
 
+    @_storage_errors
     def daily_counters(self) -> list[dict[str, object]]:
         """Every day's counters, oldest first (kept after acknowledged rows are deleted)."""
         cur = self._conn.execute(
@@ -566,6 +591,7 @@ class Outbox:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
 
+    @_storage_errors
     def rejected(self) -> list[tuple[wire.Envelope, str]]:
         """Rejected rows, still sealed, with their reason code (for operator export)."""
         rows = self._conn.execute(
@@ -582,6 +608,7 @@ class Outbox:
             for s, r, k, p, c, ct, sig, err in rows
         ]
 
+    @_storage_errors
     def record_ids(self, states: Sequence[RecordState] | None = None) -> list[str]:
         """Record ids in seq order, optionally filtered by state (tests and export use it)."""
         if states is None:

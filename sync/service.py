@@ -103,8 +103,13 @@ class SyncService:
                 except SyncError as exc:  # storage trouble: report and keep trying
                     self.last_error = type(exc).__name__
                     logger.error("sync pass failed: %s", type(exc).__name__)
-                    self._wake.wait(self._interval)
+                    self._stop.wait(self._interval)
                     continue
+                except Exception as exc:
+                    # A bug, not an operating condition: record it where the kiosk can see it (the
+                    # thread stops; ``running`` turns false) and let it propagate to the thread hook.
+                    self.last_error = type(exc).__name__
+                    raise
                 self.last_report = report
                 self.last_error = report.error
                 if self._on_report is not None and (report.batches or report.error):

@@ -185,3 +185,18 @@ def test_outbox_is_the_kiosk_registration_queue(outbox: Outbox) -> None:
     assert isinstance(outbox, RegistrationQueue)
     with pytest.raises(SyncError):  # every enqueue failure is in the sync error tree
         outbox.enqueue(PLAIN, record_id="x", program_id="demo")
+
+
+def test_sqlite_failures_are_typed(outbox: Outbox) -> None:
+    from sync.errors import OutboxStorageError
+
+    outbox.enqueue(PLAIN, record_id=new_id(), program_id="demo")
+    outbox.connection.execute("PRAGMA query_only = 1")  # every write now fails inside SQLite
+    with pytest.raises(OutboxStorageError):
+        outbox.claim()
+    with pytest.raises(OutboxStorageError):
+        outbox.enqueue(PLAIN, record_id=new_id(), program_id="demo")
+    with pytest.raises(OutboxStorageError):
+        outbox.settle(Settlement(retry={new_id(): (0.0, "x")}))
+    outbox.connection.execute("PRAGMA query_only = 0")
+    assert outbox.status().counts["PENDING"] == 1  # nothing half-written

@@ -49,8 +49,8 @@ class ChainResult:
 
     fingerprint: bytes
     status: ChainStatus
-    serial: int = 0
-    issuer_der: bytes = b""
+    serial: int = field(default=0, repr=False)  # identifies one card: kept out of logs
+    issuer_der: bytes = field(default=b"", repr=False)
     not_before: datetime | None = None
     not_after: datetime | None = None
     public_key: RSAPublicKey | None = field(default=None, repr=False)

@@ -82,8 +82,8 @@ class Verified:
     chain: ChainResult = field(repr=False)
     registered_at: datetime
     program: Program = field(repr=False)
-    prefecture: str
-    municipality: str
+    prefecture: str = field(repr=False)
+    municipality: str = field(repr=False)
     person_keys: PersonKeys = field(repr=False)
     flags: tuple[str, ...]
 

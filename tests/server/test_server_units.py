@@ -96,3 +96,41 @@ def test_packed_envelope_round_trips() -> None:
     kiosk = Kiosk(X25519PrivateKey.generate().public_key())
     env = kiosk.make()
     assert unpack(pack(env.header_bytes(), env.ct, env.sig)) == env
+
+
+def test_verified_record_repr_has_no_personal_data() -> None:
+    import tempfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from kiosk.programs import load_programs
+    from sync.server.revocation import NoRevocationChecker
+    from sync.server.verify import RecordVerifier, Verified
+
+    from .conftest import write_test_programs
+    from .factory import Kiosk, persona
+
+    server_key = X25519PrivateKey.generate()
+    kiosk = Kiosk(server_key.public_key())
+    programs = load_programs(write_test_programs(Path(tempfile.mkdtemp()) / "programs"))
+    verifier = RecordVerifier(
+        server_key=server_key,
+        chains=ChainVerifier([testpki.auth_root().certificate]),
+        revocation=NoRevocationChecker(),
+        programs=programs,
+        keyer=PersonKeyer(bytes(32)),
+    )
+    env = kiosk.make()
+    checked = verifier.check(
+        env.to_json(),
+        device_id=kiosk.kiosk_id,
+        device_key=kiosk.device_key.public_key(),
+        received_at=datetime.now(UTC),
+    )
+    assert isinstance(checked, Verified)
+    text = repr(checked) + repr(checked.chain) + repr(checked.person_keys)
+    who = persona("miyagi-sendai")
+    for secret in (who.name, who.address, "仙台", str(checked.chain.serial), who.birth_date.isoformat()):
+        assert secret not in text

@@ -1,74 +1,118 @@
-"""Interim demo (``python -m kiosk.demo``, run by scripts/demo.sh): a virtual card on the real PC/SC stack.
+"""The project's demo (``python -m kiosk.demo``, run by ``scripts/demo.sh``): one whole registration,
+for real, on this machine, with no question asked.
 
-Inserts the default persona's virtual My Number Card into the vpcd reader (``Virtual PCD 00 00``),
-says what it inserted (persona id and label only), runs ``madoguchi card status`` and, when it
-exists, ``madoguchi card read --pin-stdin --json`` with the persona's test PIN on stdin, then removes
-the card. Commands that do not exist yet are reported, not failed. Holds the vpcd lock
-(``/tmp/madoguchi-vpcd.lock``) so it never collides with a running test suite, unless the caller
-says it holds it already (``MADOGUCHI_VPCD_LOCK_HELD=1``).
+    server init → device token → server run (loopback, SQLite) → madoguchi enroll
+    → virtual card into vpcd → card status → register --pin-stdin --yes --json
+    → queue status → sync --once → GET /v1/registrations/{code} → card out, server stopped
+
+Every step is the real command as a separate process (``madoguchi …``), so the demo shows exactly
+what an operator types; only the virtual card (an in-process :class:`~card.virtual.vpcd.VpcdCard`)
+and the status lookup (one ``httpx`` GET, like a resident's receipt lookup page) run inside this
+process. Each run uses a throw-away directory (kiosk profile, kiosk data dir, server data dir) and a
+free loopback port, so the demo is idempotent and never touches ``var/demo`` or another engineer's
+server. ``--keep-server`` leaves the server running (and its directory in place) for exploring.
+
+Output is one line in Japanese and one in English per step. Nothing personal is printed beyond what
+the confirmation screen shows the resident; the PIN goes on the child's stdin and is never printed.
+Holds the vpcd lock (``/tmp/madoguchi-vpcd.lock``) so it never collides with a running test suite,
+unless the caller says it holds it already (``MADOGUCHI_VPCD_LOCK_HELD=1``).
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
+import argparse
+import json
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
-from card.virtual.card import VirtualMyNumberCard
-from card.virtual.errors import VirtualCardError
-from card.virtual.persona import DEFAULT_PERSONA, load_persona
-from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
+from kiosk.demo_support import (
+    LOCK_HELD_ENV,
+    READER,
+    DemoError,
+    vpcd_lock,
+    wait_reader,
+)
 
-READER = "Virtual PCD 00 00"
-LOCK_PATH = Path("/tmp/madoguchi-vpcd.lock")  # noqa: S108 - the shared lock named in docs/development.md
-#: Set by a caller (the e2e test) that already holds the vpcd lock for this demo.
-LOCK_HELD_ENV = "MADOGUCHI_VPCD_LOCK_HELD"
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
-COMMAND_TIMEOUT_S = 60
+ROOT: Final = Path(__file__).resolve().parents[1]
+PCSCD_SOCKET: Final = Path("/run/pcscd/pcscd.comm")
+COMMAND_TIMEOUT_S: Final = 60
+SERVER_START_TIMEOUT_S: Final = 20.0
+KIOSK_ID: Final = "demo-kiosk-001"
+PROGRAM: Final = "demo"
+SERVICES: Final = "point,disaster"
 
-
-@contextmanager
-def _vpcd_lock(timeout: float = 120.0) -> Iterator[None]:
-    if os.environ.get(LOCK_HELD_ENV) == "1":
-        yield
-        return
-    with LOCK_PATH.open("a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the vpcd reader is in use by a test run") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+__all__ = ["LOCK_HELD_ENV", "main", "run"]
 
 
-def _wait_reader(present: bool, timeout: float = 10.0) -> bool:
-    """Poll the PC/SC reader state through the card layer; False if it never changed."""
-    try:
-        from card.pcsc import PcscContext
-    except ImportError:  # card layer not available: fall back to a short bounded wait
-        time.sleep(1.0)
-        return True
-    deadline = time.monotonic() + timeout
-    with PcscContext() as context:
-        while time.monotonic() < deadline:
-            states = context.reader_states([READER])
-            if states and states[0].present == present:
-                return True
-            time.sleep(0.05)
-    return False
+@dataclass(frozen=True)
+class Workspace:
+    """The throw-away directory of one run."""
+
+    root: Path
+    port: int
+
+    @property
+    def server_data(self) -> Path:
+        return self.root / "server"
+
+    @property
+    def kiosk_data(self) -> Path:
+        return self.root / "kiosk"
+
+    @property
+    def profile(self) -> Path:
+        return self.root / "kiosk.toml"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _free_port(avoid: str) -> int:
+    """A free loopback port whose number does not contain ``avoid`` (the test PIN: the output must
+    never show it, not even by chance)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if avoid not in str(port):
+            return port
+
+
+def _write_profile(ws: Workspace) -> None:
+    """The demo kiosk profile (config/kiosk.demo.toml) pointed at this run's directories and port."""
+    trust = ROOT / "config" / "trust" / "test"
+    ws.profile.write_text(
+        f"""# Written by kiosk.demo for one run; trusts only the project's test J-LIS hierarchy.
+[kiosk]
+id = "{KIOSK_ID}"
+mode = "staff"
+data_dir = "{ws.kiosk_data}"
+language = "ja"
+program = "{PROGRAM}"
+programs_dir = "{ROOT / "config" / "programs"}"
+
+[server]
+url = "{ws.url}"
+
+[trust]
+jpki_auth_roots = ["{trust / "jpki-auth-root.pem"}"]
+
+[[trust.cvc_ca]]
+key_id = "39393939393933080530303100000000"
+public_key = "{trust / "cvc-ca-9999993.pem"}"
+""",
+        encoding="utf-8",
+    )
 
 
 def _madoguchi(args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -79,61 +123,305 @@ def _madoguchi(args: Sequence[str], stdin: str | None = None) -> subprocess.Comp
         text=True,
         timeout=COMMAND_TIMEOUT_S,
         check=False,
+        cwd=ROOT,
     )
 
 
-def _has_command(*words: str) -> bool:
-    return _madoguchi([*words, "--help"]).returncode == 0
+def _say(ja: str, en: str) -> None:
+    print(f"  {ja}\n  {en}", flush=True)
 
 
-def _show(title: str, result: subprocess.CompletedProcess[str]) -> None:
-    print(f"$ madoguchi {title}  (exit {result.returncode})")
-    for stream in (result.stdout, result.stderr):
-        if stream.strip():
-            print("  " + stream.strip().replace("\n", "\n  "))
+def _step(n: int, command: str) -> None:
+    """Print the command of step ``n`` (an operator's command line, or a description in brackets)."""
+    print(f"\n[{n}] {command if command.startswith('(') else '$ madoguchi ' + command}", flush=True)
 
 
-def run() -> int:
-    """Run the demo; 0 on success (missing ``card`` commands are not a failure)."""
+def _checked(result: subprocess.CompletedProcess[str], what: str) -> subprocess.CompletedProcess[str]:
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise DemoError(f"{what} failed (exit {result.returncode}): {detail[-1] if detail else ''}")
+    return result
+
+
+def _json(result: subprocess.CompletedProcess[str], what: str) -> Any:
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise DemoError(f"{what}: no JSON on stdout") from None
+
+
+class Server:
+    """``madoguchi server run`` as a child process on the run's loopback port."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk.cli",
+                "server",
+                "run",
+                "--data",
+                str(self.ws.server_data),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ws.port),
+                "--trust",
+                str(self.ws.profile),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.ws.root / "server.log").open("wb"),
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise DemoError(f"the server exited at start (exit {self.process.returncode})")
+            try:
+                if httpx.get(f"{self.ws.url}/v1/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise DemoError("the server did not answer /v1/health in time")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _registration_status(ws: Workspace, code: str) -> dict[str, Any]:
+    """What the resident's receipt lookup shows for ``code`` (no personal data)."""
+    import httpx
+
+    reply = httpx.get(f"{ws.url}/v1/registrations/{code}", timeout=5.0)
+    if reply.status_code != 200:
+        raise DemoError(f"GET /v1/registrations/<code> answered {reply.status_code}")
+    body = reply.json()
+    if not isinstance(body, dict):
+        raise DemoError("GET /v1/registrations/<code>: not an object")
+    return body
+
+
+def _server_side(ws: Workspace) -> str:
+    """Steps 1-2: server init and an enrollment token (the token is a one-time secret: not shown)."""
+    _step(1, f"server init --data {ws.server_data}")
+    _checked(_madoguchi(["server", "init", "--data", str(ws.server_data)]), "server init")
+    _say(
+        "中央サーバーを初期化しました（鍵と SQLite データベース）。",
+        "Initialised the central server (keys, SQLite).",
+    )
+    _step(2, "server device-token --name demo-booth")
+    out = _checked(
+        _madoguchi(["server", "device-token", "--data", str(ws.server_data), "--name", "demo-booth"]),
+        "server device-token",
+    )
+    token = out.stdout.strip().splitlines()[-1].strip()
+    _say("端末登録用のワンタイムトークンを発行しました。", "Issued a one-time kiosk enrollment token.")
+    return token
+
+
+def _registration(ws: Workspace, persona_name: str, *, keep_server: bool) -> int:
+    """Steps 3-10; returns the exit code."""
+    from card.virtual.card import VirtualMyNumberCard
+    from card.virtual.persona import load_persona
+    from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
+
+    _write_profile(ws)
+    config = ["--config", str(ws.profile)]
+    token = _server_side(ws)
+    server = Server(ws)
+    _step(3, f"server run --host 127.0.0.1 --port {ws.port}")
+    server.start()
+    _say(f"中央サーバーが {ws.url} で稼働中です。", f"The central server is up at {ws.url}.")
+    try:
+        _step(4, f"enroll --server {ws.url} --token …")
+        _checked(_madoguchi(["enroll", "--server", ws.url, f"--token={token}", *config]), "enroll")
+        _say(
+            f"端末 {KIOSK_ID} をサーバーに登録し、サーバーの公開鍵を固定しました。",
+            f"Enrolled kiosk {KIOSK_ID} and pinned the server's public key.",
+        )
+        persona = load_persona(persona_name)
+        card = VirtualMyNumberCard(persona)
+        with VpcdCard(card, port=DEFAULT_PORT):
+            if not wait_reader(present=True):
+                raise DemoError(f"the reader {READER!r} did not see the card")
+            print(
+                f"\ninserted a virtual My Number Card into {READER!r}: persona {persona.id} ({persona.label})"
+            )
+            _say(
+                "仮想マイナンバーカードを読み取り機に置きました。",
+                "Placed the virtual My Number Card on the reader.",
+            )
+            _card_status()
+            code = _register(persona.auth_pin, persona.card_info_pin, config)
+        wait_reader(present=False)
+        print(f"\nremoved the card; it answered {len(card.access_log)} APDUs")
+        touched = Counter(
+            f"{e.ap or 'MF'}:{e.ef:04X}" if e.ef is not None else e.ap or "MF" for e in card.access_log
+        )
+        print("  addressed: " + ", ".join(f"{k}×{n}" for k, n in sorted(touched.items())))
+        _say("カードを取り外しました。", "Removed the card.")
+        _queue_status(config, 7, expect_queued=1)
+        _sync(config)
+        _queue_status(config, 9, expect_queued=0)
+        _step(10, f"(receipt lookup by code) GET {ws.url}/v1/registrations/{code}")
+        status = _registration_status(ws, code)
+        _say(
+            f"受付番号 {status.get('code')} の状態: {status.get('status')}、付与: {status.get('grant')}"
+            "（デモ用プログラムはポイントを付与しません）。",
+            f"Registration {status.get('code')}: status {status.get('status')}, grant {status.get('grant')} "
+            "(the demo programme grants no points).",
+        )
+        if status.get("status") != "accepted":
+            raise DemoError(f"the server did not accept the registration ({status.get('status')})")
+        print("\ndemo: the registration was accepted by the server / 登録はサーバーで受理されました。")
+        return 0
+    finally:
+        if not keep_server:
+            server.stop()
+            print("stopped the server / サーバーを停止しました。")
+        else:
+            print(
+                f"the server keeps running at {ws.url} (pid {server.process.pid if server.process else '-'})"
+            )
+
+
+def _card_status() -> None:
+    _step(5, f"card status --reader {READER!r}")
+    status = _json(
+        _checked(_madoguchi(["card", "status", "--reader", READER, "--json"]), "card status"), "card status"
+    )
+    tries = status.get("tries_left", {})
+    _say(
+        f"マイナンバーカードを確認しました。暗証番号の残り回数: 利用者証明用 {tries.get('auth')} 回、"
+        f"券面事項入力補助用 {tries.get('card_info')} 回。",
+        f"A My Number Card. PIN tries left: authentication {tries.get('auth')}, "
+        f"card-info {tries.get('card_info')}.",
+    )
+
+
+def _register(auth_pin: str, card_info_pin: str, config: list[str]) -> str:
+    """``register`` with the persona's synthetic PIN(s) on stdin; returns the registration code."""
+    args = ["register", "--reader", READER, *config, "--program", PROGRAM, "--services", SERVICES]
+    args.append("--pin-stdin")
+    stdin = auth_pin + "\n"
+    if card_info_pin != auth_pin:  # the persona set two different PINs: the resident says so
+        args.append("--card-info-pin-stdin")
+        stdin += card_info_pin + "\n"
+    args += ["--yes", "--json"]
+    shown = " ".join(repr(a) if " " in a else "kiosk.toml" if a.endswith("kiosk.toml") else a for a in args)
+    _step(6, f"{shown}  < PIN" + (" + card-info PIN" if card_info_pin != auth_pin else ""))
+    result = _madoguchi(args, stdin)
+    out = _json(result, "register")
+    if result.returncode != 0 or out.get("status") != "queued":
+        error = out.get("error", {}).get("code", out.get("status"))
+        raise DemoError(f"register failed (exit {result.returncode}): {error}")
+    _say(
+        f"登録を受け付けました。受付番号: {out['code']}（{out['program']}: {', '.join(out['services'])}）。"
+        "カードで署名し、暗号化して送信待ちにしました。",
+        f"Registration accepted, code {out['code']} ({out['program']}: {', '.join(out['services'])}); "
+        "card-signed, sealed and queued.",
+    )
+    return str(out["code"])
+
+
+def _queue_status(config: list[str], n: int, *, expect_queued: int) -> None:
+    _step(n, "queue status")
+    result = _checked(_madoguchi(["queue", "status", "--json", *config]), "queue status")
+    status = _json(result, "queue status")
+    queued = _pending(status)
+    _say(f"送信待ち: {queued} 件。", f"Queued records: {queued}.")
+    if queued != expect_queued:
+        raise DemoError(f"queue status: {queued} queued, expected {expect_queued}")
+
+
+def _pending(status: Any) -> int:
+    """Records waiting to be sent: ``depth`` of ``queue status --json`` (sync's format)."""
+    depth = status.get("depth") if isinstance(status, dict) else None
+    if not isinstance(depth, int):
+        raise DemoError("queue status: no queue depth in the reply")
+    return depth
+
+
+def _sync(config: list[str]) -> None:
+    _step(8, "sync --once")
+    report = _json(_checked(_madoguchi(["sync", "--once", "--json", *config]), "sync --once"), "sync")
+    if not isinstance(report, dict):
+        raise DemoError("sync --once: the report is not an object")
+    accepted, rejected = report.get("accepted"), report.get("rejected")
+    _say(
+        f"サーバーへ送信しました（受理 {accepted} 件、拒否 {rejected} 件）。",
+        f"Sent to the server (accepted {accepted}, rejected {rejected}).",
+    )
+    if accepted != 1 or rejected:
+        raise DemoError(f"sync --once: accepted {accepted}, rejected {rejected}, expected 1 and 0")
+
+
+def _waiting() -> None:
+    print("  （テスト実行が仮想読み取り機を使用中です。空くまで待ちます）")
+    print("  (a test run is using the virtual reader; waiting for it)", flush=True)
+
+
+def run(persona: str | None = None, *, keep_server: bool = False) -> int:
+    """Run the whole demo; 0 when the server accepted the registration."""
+    from card.virtual.errors import PersonaError, VirtualCardError
+    from card.virtual.persona import DEFAULT_PERSONA, load_persona
+
     if not PCSCD_SOCKET.exists():
         print("demo: pcscd is not running; run ./scripts/demo.sh (it starts pcscd)", file=sys.stderr)
         return 1
-    persona = load_persona(DEFAULT_PERSONA)
-    card = VirtualMyNumberCard(persona)
     try:
-        with _vpcd_lock(), VpcdCard(card, port=DEFAULT_PORT):
-            if not _wait_reader(present=True):
-                print(f"demo: the reader {READER!r} did not see the card", file=sys.stderr)
-                return 1
-            print(
-                f"inserted a virtual My Number Card into {READER!r}: persona {persona.id} ({persona.label})"
-            )
-            if _has_command("card", "status"):
-                _show("card status", _madoguchi(["card", "status"]))
-                if _has_command("card", "read"):
-                    pin = persona.auth_pin + "\n"  # synthetic test PIN of the persona, never a real one
-                    _show(
-                        "card read --pin-stdin --json",
-                        _madoguchi(["card", "read", "--pin-stdin", "--json"], pin),
-                    )
-                else:
-                    print("`madoguchi card read` does not exist yet: skipped")
-            else:
-                print(
-                    "`madoguchi card` commands do not exist yet: the card was inserted and is removed again"
-                )
-    except (VirtualCardError, TimeoutError) as exc:
+        chosen = load_persona(persona or DEFAULT_PERSONA)
+    except PersonaError as exc:
         print(f"demo: {exc}", file=sys.stderr)
-        return 1
-    _wait_reader(present=False)
-    touched = Counter(
-        f"{e.ap or 'MF'}:{e.ef:04X}" if e.ef is not None else e.ap or "MF" for e in card.access_log
-    )
-    print(f"removed the card; it answered {len(card.access_log)} APDUs")
-    if touched:
-        print("  addressed: " + ", ".join(f"{k}×{n}" for k, n in sorted(touched.items())))
-    return 0
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
+    while chosen.auth_pin in str(root) or chosen.card_info_pin in str(root):  # never print a PIN
+        shutil.rmtree(root)
+        root = Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
+    ws = Workspace(root, _free_port(chosen.auth_pin))
+    print("Madoguchi demo / 窓口デモ: server, kiosk and a virtual My Number Card on this machine")
+    print(f"  work directory (removed at the end unless --keep-server): {root}")
+    started = time.monotonic()
+    try:
+        # The vpcd lock first: waiting for a test run to free the reader must not keep a server idle.
+        with vpcd_lock(on_wait=_waiting):
+            code = _registration(ws, chosen.id, keep_server=keep_server)
+    except (DemoError, VirtualCardError, TimeoutError, subprocess.TimeoutExpired) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        if not keep_server:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"demo finished in {time.monotonic() - started:.1f} s (exit {code})")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kiosk.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--persona", metavar="NAME", help="virtual card persona (card/virtual/personas)")
+    parser.add_argument("--keep-server", action="store_true", help="leave the server running at the end")
+    args = parser.parse_args(argv)
+    return run(args.persona, keep_server=args.keep_server)
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(main())

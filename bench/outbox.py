@@ -366,6 +366,87 @@ def bench_drain(work: Path, n: int, workers: int, concurrency: int) -> dict[str,
     }
 
 
+def serve_null(port: int) -> None:
+    """A server that answers ``accepted`` for every record without verifying anything (run as a
+    child process by :func:`bench_drain_null`): it isolates the kiosk side of a drain."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            reply = json.dumps(
+                {
+                    "results": [
+                        {"record_id": r["record_id"], "status": "accepted", "reason": None}
+                        for r in body["records"]
+                    ]
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def bench_drain_null(work: Path, n: int) -> dict[str, Any]:
+    """Drain ``n`` sealed records to a server that verifies nothing: the kiosk side's own cost
+    (claim, request body, HTTP, reply parsing, settle), on the same loopback."""
+    import socket
+
+    from sync.client import SyncClient
+    from sync.uploader import Uploader
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    child = subprocess.Popen([sys.executable, __file__, "--null-server", str(port)])
+    try:
+        store = make_device(work / "null", X25519PrivateKey.generate())
+        sealer = store.sealer(KIOSK)
+        path = work / "null" / OUTBOX_FILE
+        Outbox.open(path).close()
+        env = sealer.seal(
+            record_plaintext(0),
+            record_id=str(uuid.uuid4()),
+            program_id="demo",
+            seq=1,
+            created_at=datetime.datetime.now(datetime.UTC),
+        )
+        bulk_fill(path, n, env.ct, env.sig)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        with Outbox.open(path) as box, SyncClient(url, kiosk_id=KIOSK) as client:
+            up = Uploader(box, client)
+            t0 = time.perf_counter()
+            accepted = 0
+            while box.status().depth:
+                accepted += up.run_once(ignore_schedule=True).accepted
+            drain_s = time.perf_counter() - t0
+    finally:
+        child.terminate()
+        child.wait()
+    return {
+        "records": n,
+        "server": "null (accepts without verifying)",
+        "drain_s": round(drain_s, 2),
+        "records_per_s": round(n / drain_s, 1),
+        "accepted": accepted,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="0,100000,1000000")
@@ -377,8 +458,13 @@ def main() -> None:
     ap.add_argument("--uploaders", default="1,2", help="concurrent uploaders to measure the drain with")
     ap.add_argument("--skip-enqueue", action="store_true", help="only the drain")
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temporary one)")
+    ap.add_argument("--null-drain", type=int, default=0, help="records to drain to a verify-nothing server")
     ap.add_argument("--fsync-child", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--null-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.null_server:
+        serve_null(args.null_server)
+        return
     if args.fsync_child:
         fsync_child(Path(args.fsync_child[0]), int(args.fsync_child[1]))
         return
@@ -400,6 +486,8 @@ def main() -> None:
             sizes = [int(s) for s in args.sizes.split(",") if s]
             out.update(bench_enqueue(work, sizes, args.runs, args.enqueues))
             out["fsync"] = bench_fsync(work, args.fsync_records)
+        if args.null_drain:
+            out["drain_null_server"] = bench_drain_null(work, args.null_drain)
         if args.drain:
             out["drain"] = [
                 bench_drain(work / f"drain-{c}", args.drain, args.server_workers, c)

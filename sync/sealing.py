@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from sync.wire import (
     ENVELOPE_VERSION,
+    HPKE_INFO_LABEL,
     Envelope,
     EnvelopeFormatError,
     format_timestamp,
@@ -94,8 +95,9 @@ def seal(
         sig=bytes(64),
     )
     _validate_header(header_only)
-    ct = HPKE_SUITE.encrypt(plaintext, server_public_key, info=header_only.hpke_info())
-    sig = device_key.sign(header_only.header_bytes() + ct)
+    header = header_only.header_bytes()  # once: it feeds both the HPKE info and the signature
+    ct = HPKE_SUITE.encrypt(plaintext, server_public_key, info=HPKE_INFO_LABEL + header)
+    sig = device_key.sign(header + ct)
     return Envelope(
         record_id=record_id,
         kiosk_id=kiosk_id,

@@ -243,8 +243,12 @@ class Runner:
         card_info_source = pin if effect.same_pin else card_info_pin
         keep_card_info = bytearray(card_info_source) if card_info_source is not None else None
         try:
-            if session is None or pin is None or (not effect.same_pin and card_info_pin is None):
+            if session is None:
                 return CardFailed(effect.card_session, CardFailure.CARD_REMOVED)
+            if pin is None or (not effect.same_pin and card_info_pin is None):
+                # The PIN typed on the other screen is gone (the session was ended meanwhile):
+                # nothing to verify; the resident starts again from the card (retryable).
+                return CardFailed(effect.card_session, CardFailure.READ_FAILED)
             return self._read(session, effect, pin, card_info_pin, keep_auth, keep_card_info)
         finally:
             wipe(effect.pin, effect.card_info_pin, pin, card_info_pin, keep_auth, keep_card_info)

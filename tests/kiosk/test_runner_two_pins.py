@@ -17,6 +17,7 @@ from kiosk.flow import (
     CardInfoPinSubmitted,
     CardInserted,
     ConsentAccepted,
+    ErrorKind,
     FlowState,
     IdentityConfirmed,
     LanguageChosen,
@@ -165,4 +166,16 @@ def test_a_held_pin_is_wiped_when_the_session_ends(tmp_path: Path) -> None:
     assert state.phase is Phase.TAKE_CARD
     assert not runner.holds_pin
     assert auth == bytearray(4)
+    assert queue.rows == []
+
+
+def test_a_verify_without_the_held_pin_fails_typed_and_verifies_nothing(tmp_path: Path) -> None:
+    """A driver that lost the held PIN (e.g. a new runner) never VERIFYs a partial pair."""
+    card, runner, queue = _setup(tmp_path)
+    _to_pin(runner)
+    runner.dispatch(PinSubmitted(_pin(AUTH), same_pin=False))
+    runner._drop_held()  # simulate the loss
+    state = runner.dispatch(CardInfoPinSubmitted(_pin(CARD_INFO)))
+    assert (state.phase, state.error) == (Phase.ERROR, ErrorKind.CARD_READ_FAILED)
+    assert card.refused == {}
     assert queue.rows == []

@@ -468,7 +468,7 @@ def main() -> None:
     if args.fsync_child:
         fsync_child(Path(args.fsync_child[0]), int(args.fsync_child[1]))
         return
-    work = Path(tempfile.mkdtemp(prefix="madoguchi-bench-", dir=args.dir))
+    work = Path(tempfile.mkdtemp(prefix="madoguchi-outbox-bench-", dir=args.dir))
     try:
         out: dict[str, Any] = {
             "bench": "outbox",

@@ -132,11 +132,14 @@ class RecordVerifier:
     def check(
         self, raw: object, *, device_id: str, device_key: Ed25519PublicKey, received_at: datetime
     ) -> Checked:
-        """Verify one raw envelope object uploaded by ``device_id``."""
-        try:
-            envelope = Envelope.from_json(raw)
-        except EnvelopeFormatError:
-            return Rejection(_claimed_id(raw), "bad_header", store=False)
+        """Verify one envelope uploaded by ``device_id`` (a raw JSON object, or already parsed)."""
+        if isinstance(raw, Envelope):
+            envelope = raw
+        else:
+            try:
+                envelope = Envelope.from_json(raw)
+            except EnvelopeFormatError:
+                return Rejection(claimed_id(raw), "bad_header", store=False)
         if envelope.kiosk_id != device_id:
             return Rejection(envelope.record_id, "kiosk_mismatch", store=False)
         # the canonical header is needed three times (signature, HPKE info, storage): build it once
@@ -231,7 +234,7 @@ class RecordVerifier:
         )
 
 
-def _claimed_id(raw: object) -> str | None:
+def claimed_id(raw: object) -> str | None:
     """The record id a malformed envelope claims, if it is at least a canonical UUID string."""
     if isinstance(raw, dict):
         value = raw.get("record_id")

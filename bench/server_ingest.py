@@ -349,6 +349,19 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
         busy_after = _machine_busy()
         machine_busy = (busy_after[0] - busy_before[0]) / max(1.0, busy_after[1] - busy_before[1])
+        # a retry storm: every kiosk re-sends everything (lost replies); answered from stored digests
+        first_latencies, first_statuses = list(latencies), dict(statuses)
+        latencies.clear()
+        statuses.clear()
+        threads = [threading.Thread(target=kiosk_thread, args=(k,)) for k in kiosks]
+        t_resend = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        resend_wall = time.perf_counter() - t_resend
+        resend_statuses = dict(statuses)
+        latencies[:], statuses = first_latencies, first_statuses
     finally:
         proc.terminate()
         try:
@@ -386,6 +399,8 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         ),
         "machine_cpu_busy_fraction": round(machine_busy, 2),
         "results": statuses,
+        "resend_records_per_s": round(args.records / resend_wall, 1),
+        "resend_results": resend_statuses,
         "retries_429_503": retries,
         "registrations_stored": registrations,
         "grants": grants,

@@ -405,3 +405,17 @@ def test_distinct_pins_through_the_card_info_screen_over_pcsc(
         runner.close()
     (signed,) = kiosk.queued()
     verify_card_signature(signed)
+
+
+def test_distinct_pins_confirmation_is_the_line_after_both_pins(
+    insert_card: InsertCard, tmp_path: Path
+) -> None:
+    persona = load_persona("miyagi-distinct-pins")
+    kiosk = Kiosk(tmp_path)
+    with insert_card(persona):
+        declined = kiosk.register(
+            f"{persona.auth_pin}\n{persona.card_info_pin}\nno", "demo", "--card-info-pin-stdin"
+        )
+    assert declined.returncode == 11, declined.stdout + declined.stderr
+    assert persona.name in declined.stderr  # both PINs verified, the basic four shown for confirmation
+    assert kiosk.queued() == []

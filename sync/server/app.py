@@ -253,17 +253,6 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         logger.error("database unavailable: %s", exc)
         return _error(503, "unavailable", "database unavailable", {"Retry-After": RETRY_AFTER_UNAVAILABLE})
 
-    def require_admin(authorization: Annotated[str | None, Header()] = None) -> str:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise StarletteHTTPException(
-                401, "admin bearer token required", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if not ctx.keys.check_admin_token(authorization[len("Bearer ") :]):
-            raise StarletteHTTPException(403, "invalid admin token")
-        return "admin"
-
-    Annotated[str, Depends(require_admin)]
-
     # --- kiosk endpoints ----------------------------------------------------------------------
 
     @app.get("/v1/health", response_model=HealthReply, tags=["kiosk"])

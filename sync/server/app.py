@@ -9,8 +9,9 @@ Design choices:
 - **Back-pressure.** Each process admits ``max_inflight_batches`` uploads at once; the next gets 429
   with ``Retry-After`` instead of queueing without bound. A database outage is 503 with
   ``Retry-After``; the kiosks keep their records and retry (the record id makes that safe).
-- **Threads.** Verification and the database transaction run in Starlette's thread pool; the event
-  loop only moves bytes.
+- **Threads.** Verification and the database transaction run in a worker thread, one batch at a
+  time per process (CPU-bound, GIL-holding work gains nothing from two threads); the event loop only
+  moves bytes, so health checks and 429 answers stay prompt while a batch is being verified.
 - Error bodies are ``{"error": code, "detail": text}`` and never contain personal data.
 """
 

@@ -178,6 +178,12 @@ def _assert_valid(state: FlowState, effects: Sequence[object]) -> None:
     for e in effects:
         if isinstance(e, VerifyAndRead | HoldPin):
             assert "4321" not in repr(e)
+        if isinstance(e, VerifyAndRead):
+            # A PIN at 1 try is only ever verified with the permission given on its own screen.
+            if state.auth_tries_left == 1:
+                assert e.allow_last_try
+            if state.card_info_tries_left == 1 and (e.same_pin or e.card_info_pin is not None):
+                assert e.allow_last_try
     # The driver holds a typed PIN only while the other PIN's screen is shown.
     if state.held_pin is not None:
         assert state.phase in PIN_PHASES

@@ -328,3 +328,17 @@ def test_card_info_screen_times_out_like_the_pin_screen() -> None:
     assert state.phase is Phase.TAKE_CARD
     assert state.held_pin is None
     assert any(type(e).__name__ == "EndCardSession" for e in fx)  # the driver wipes the held PIN
+
+
+def test_card_info_last_try_confirmed_on_its_own_screen_is_passed_on() -> None:
+    """Both counters were at 3 (no confirmation on the PIN screen); the card-info PIN drops to 1."""
+    flow = make_flow()
+    state, _ = run(flow, SAME_VERIFYING(flow), PinRejected(1, 1, C, None))
+    assert state.phase is Phase.CARD_INFO_LAST_TRY_CONFIRM
+    assert not state.last_try_confirmed
+    _, fx = flow.step(state, CardInfoPinSubmitted(_pin(), same_pin=True))
+    assert fx == []  # the pad is not offered before the confirmation
+    state, _ = flow.step(state, LastTryConfirmed())
+    _, fx = flow.step(state, CardInfoPinSubmitted(_pin(), same_pin=True))
+    (verify,) = [e for e in fx if isinstance(e, VerifyAndRead)]
+    assert verify.allow_last_try

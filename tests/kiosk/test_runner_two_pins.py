@@ -21,6 +21,7 @@ from kiosk.flow import (
     FlowState,
     IdentityConfirmed,
     LanguageChosen,
+    LastTryConfirmed,
     Phase,
     PinSlot,
     PinSubmitted,
@@ -179,3 +180,18 @@ def test_a_verify_without_the_held_pin_fails_typed_and_verifies_nothing(tmp_path
     assert (state.phase, state.error) == (Phase.ERROR, ErrorKind.CARD_READ_FAILED)
     assert card.refused == {}
     assert queue.rows == []
+
+
+def test_card_info_pin_at_its_last_try_needs_and_gets_the_permission(tmp_path: Path) -> None:
+    card, runner, queue = _setup(tmp_path)
+    _to_pin(runner)
+    state = runner.dispatch(PinSubmitted(_pin("0000")))
+    state = runner.dispatch(CardInfoPinSubmitted(_pin("0000"), same_pin=True))
+    assert (state.phase, state.tries_left) == (Phase.CARD_INFO_LAST_TRY_CONFIRM, 1)
+    assert _failed_verifies(card, "jpki") == 0
+    state = runner.dispatch(LastTryConfirmed())
+    state = runner.dispatch(CardInfoPinSubmitted(_pin(CARD_INFO)))
+    assert (state.phase, state.held_pin) == (Phase.PIN_ENTRY, PinSlot.CARD_INFO)
+    state = runner.dispatch(PinSubmitted(_pin(AUTH)))
+    _finish(runner, queue, state)
+    assert (_failed_verifies(card, "card_info"), _failed_verifies(card, "jpki")) == (2, 0)

@@ -1,7 +1,8 @@
 """Resident-facing texts of the flow, in polite Japanese (です・ます) and English.
 
 Front-ends (Qt, terminal) render these for the flow's phases and errors so every front-end says the
-same thing; other languages fall back to English until translations land. No text quotes the
+same thing; やさしい日本語 (``ja-easy``) variants are in :data:`EASY_JAPANESE` (:func:`localize`); other
+languages fall back to English until translations land. No text quotes the
 resident's data, and none asks for a PIN or My Number outside the PIN pad.
 """
 
@@ -122,9 +123,87 @@ CARD_INFO_PIN_REFUSED: Final = Localized(
 )
 
 
+#: やさしい日本語 (easy Japanese, language code ``ja-easy``): short sentences, words spaced apart,
+#: hiragana for hard kanji (出入国在留管理庁・文化庁「在留支援のためのやさしい日本語ガイドライン」).
+#: Keyed by the message itself; a message without an entry falls back to the polite Japanese.
+EASY_JAPANESE: Final[dict[Localized, str]] = {
+    ERRORS[ErrorKind.CARD_REMOVED]: "カードが はなれました。もう いちど、カードを おいて ください。",
+    ERRORS[ErrorKind.READER_LOST]: "カードを よむ きかいが つかえません。かかりの ひとを よんで ください。",
+    ERRORS[ErrorKind.PCSC_DOWN]: (
+        "いま、カードを よむ ことが できません。すこし まって、もう いちど やって ください。"
+    ),
+    ERRORS[ErrorKind.NOT_MY_NUMBER_CARD]: (
+        "この カードは マイナンバーカードでは ありません。マイナンバーカードを おいて ください。"
+    ),
+    ERRORS[ErrorKind.CARD_READ_FAILED]: (
+        "カードを よむ ことが できませんでした。カードを もう いちど おいて ください。"
+    ),
+    ERRORS[ErrorKind.PIN_INCORRECT]: "あんしょうばんごうが ちがいます。",
+    ERRORS[ErrorKind.PIN_LAST_TRY]: (
+        "あんしょうばんごうは、あと 1かい だけ いれる ことが できます。まちがえると、ロックされます。"
+        "ロックを なおす ことは、しやくしょ・やくばで しか できません。つづけますか。"
+    ),
+    ERRORS[ErrorKind.PIN_BLOCKED]: (
+        "あんしょうばんごうが ロックされて います。しやくしょ・やくばの まどぐちで なおして ください。"
+    ),
+    ERRORS[ErrorKind.CERTIFICATE_EXPIRED]: (
+        "カードの でんし しょうめいしょの きげんが おわって います。"
+        "しやくしょ・やくばで あたらしく して ください。"
+    ),
+    ERRORS[ErrorKind.VERIFICATION_FAILED]: (
+        "カードを たしかめる ことが できませんでした。かかりの ひとに きいて ください。"
+    ),
+    ERRORS[ErrorKind.NOT_ELIGIBLE]: "この きかいで しらべました。あなたは じょうけんに あいません。",
+    ERRORS[ErrorKind.IDENTITY_REJECTED]: (
+        "とうろくは して いません。ないようが ちがう ときは、しやくしょ・やくばに そうだん して ください。"
+    ),
+    ERRORS[ErrorKind.SAVE_FAILED]: (
+        "とうろくを ほぞん できませんでした。とうろくは おわって いません。かかりの ひとに きいて ください。"
+    ),
+    TRIES_LEFT: "あんしょうばんごうを いれる ことが できるのは、あと {n}かい です。",
+    QUEUED: "うけつけました。とうろくの ないようは、あとで おくります。さいごに きめるのは じむきょく です。",
+    ANTI_FRAUD: (
+        "けん・しちょうそん・じむきょくが、でんわなどで "
+        "あんしょうばんごう・マイナンバー・ぎんこうの こうざを きく ことは ぜったいに ありません。"
+    ),
+    TAKE_CARD: "カードを とって ください。わすれないで ください。",
+    TIMEOUT_WARNING: (
+        "そうさが ありません。つづける ときは、{s}びょう いないに「えんちょう」を おして ください。"
+        "おさない ときは、いれた ないようを けします。"
+    ),
+    REINSERT: (
+        "とうろくを おわらせる ために、もう いちど カードを おいて、あんしょうばんごうを いれて ください。"
+    ),
+    AUTH_PIN_PROMPT: (
+        "りようしゃ しょうめいよう でんし しょうめいしょの あんしょうばんごう（すうじ 4けた）を "
+        "いれて ください。"
+    ),
+    SAME_PIN_CHOICE: ("けんめん じこう にゅうりょく ほじょようの あんしょうばんごうも おなじ ばんごう です"),
+    DIFFERENT_PIN_CHOICE: (
+        "けんめん じこう にゅうりょく ほじょようの あんしょうばんごうは ちがう ばんごう です"
+    ),
+    CARD_INFO_PIN_PROMPT: (
+        "けんめん じこう にゅうりょく ほじょようの あんしょうばんごう（すうじ 4けた）を いれて ください。"
+    ),
+    CARD_INFO_PIN_REFUSED: (
+        "けんめん じこう にゅうりょく ほじょようの あんしょうばんごうが ちがいます。"
+        "りようしゃ しょうめいようの あんしょうばんごうは まだ つかって いません。"
+    ),
+}
+
+
+def localize(message: Localized, language: str) -> str:
+    """``message`` in ``language``: ``ja-easy`` uses :data:`EASY_JAPANESE` when it has the message."""
+    if language == "ja-easy":
+        easy = EASY_JAPANESE.get(message)
+        if easy is not None:
+            return easy
+    return message.get(language)
+
+
 def error_text(kind: ErrorKind, language: str, *, tries_left: int | None = None) -> str:
     """The text for an error screen (with the tries left when known)."""
-    text = ERRORS[kind].get(language)
+    text = localize(ERRORS[kind], language)
     if tries_left is not None and kind in (ErrorKind.PIN_INCORRECT, ErrorKind.PIN_LAST_TRY):
-        text += " " + TRIES_LEFT.get(language).format(n=tries_left)
+        text += " " + localize(TRIES_LEFT, language).format(n=tries_left)
     return text

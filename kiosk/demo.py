@@ -158,26 +158,27 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kiosk.cli",
-                "server",
-                "run",
-                "--data",
-                str(self.ws.server_data),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.ws.port),
-                "--trust",
-                str(self.ws.profile),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=(self.ws.root / "server.log").open("wb"),
-        )
+        with (self.ws.root / "server.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "kiosk.cli",
+                    "server",
+                    "run",
+                    "--data",
+                    str(self.ws.server_data),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.ws.port),
+                    "--trust",
+                    str(self.ws.profile),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:
@@ -186,7 +187,9 @@ class Server:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise DemoError(f"the server exited at start (exit {self.process.returncode})")
+                log = (self.ws.root / "server.log").read_text(encoding="utf-8", errors="replace").strip()
+                last = log.splitlines()[-1] if log else ""
+                raise DemoError(f"the server exited at start (exit {self.process.returncode}): {last}")
             try:
                 if httpx.get(f"{self.ws.url}/v1/health", timeout=1.0).status_code == 200:
                     return

@@ -2,7 +2,7 @@
 
 Every state change appends an audit entry naming the actor. Nothing here returns personal data:
 the review queue shows record ids, pseudonymous person ids and reason codes; an operator who needs
-to compare the two registrations' addresses opens the sealed records with the server key offline.
+to compare the two registrations opens them with ``madoguchi server show`` (audited).
 """
 
 from __future__ import annotations

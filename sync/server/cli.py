@@ -1,10 +1,10 @@
-"""``madoguchi server ...``: init, run, device-token, devices, export, report, draw, purge, audit.
+"""``madoguchi server ...``: init, run, device-token, devices, export, report, draw, purge, show, audit.
 
 Every command takes ``--data DIR`` (default ``$MADOGUCHI_SERVER_DATA`` or ``./var/server``) and, where
 it touches the database, ``--db URL`` (default: SQLite in the data directory). Heavy modules are
 imported inside the handlers so ``madoguchi --help`` stays fast. Errors of :mod:`sync.server.errors`
-become one line on stderr and exit code 2; nothing personal is ever printed except by ``export``,
-whose output is the grant ledger itself.
+become one line on stderr and exit code 2; nothing personal is ever printed except by ``show``, whose
+purpose is to show one registration to an operator (audited).
 """
 
 from __future__ import annotations
@@ -176,6 +176,22 @@ def _cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from sync.server.keys import load_keys
+    from sync.server.opening import open_registration
+
+    keys = load_keys(_data_dir(args))
+    db = _open_db(args)
+    try:
+        signed = open_registration(db, keys, args.record_id, actor=args.actor)
+    finally:
+        db.close()
+    record = signed.record.to_obj()
+    record.pop("auth_certificate", None)
+    _print_json(record)
+    return 0
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sync.server.audit import verify
 
@@ -253,6 +269,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(p)
     p.add_argument("--retention-years", type=int, default=5)
     p.set_defaults(handler=_guarded(_cmd_purge))
+
+    p = sub.add_parser("show", help="decrypt one stored registration for an operator (audited)")
+    _common(p)
+    p.add_argument("record_id")
+    p.add_argument("--actor", default="cli", help="who is opening it (written to the audit log)")
+    p.set_defaults(handler=_guarded(_cmd_show))
 
     p = sub.add_parser("audit", help="verify the audit log's hash chain")
     _common(p)

@@ -268,3 +268,25 @@ def test_status_endpoint_and_stats(server: RunningServer) -> None:
         assert [d["device_id"] for d in devices] == [kiosk.kiosk_id]
         assert client.post(f"/v1/admin/devices/{kiosk.kiosk_id}/revoke").json()["revoked_at"]
     assert audit.verify(server.ctx.db) > 0
+
+
+def test_operator_opens_a_stored_registration_audited(
+    server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kiosk = server.enroll()
+    spec = someone(60, program_id="miyagi-fcfs")
+    send(server, kiosk, spec)
+    with server.ctx.db.transaction() as tx:
+        blob = bytes(
+            tx.scalar("SELECT envelope FROM registrations WHERE record_id = ?", (str(spec.record_id),))
+        )
+    assert "宮城".encode() not in blob  # stored sealed
+    base = ["--data", str(server.data_dir), "--db", server.ctx.options.db_url]
+    assert main(["server", "show", str(spec.record_id), "--actor", "reviewer-1", *base]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["resident"]["name"] == "宮城　太郎60"
+    assert "auth_certificate" not in shown
+    with server.ctx.db.transaction() as tx:
+        details = [str(r[0]) for r in tx.execute("SELECT detail FROM audit_log WHERE kind = 'record.open'")]
+    assert details == [json.dumps({"record_id": str(spec.record_id)}, separators=(",", ":"))]
+    assert main(["server", "show", str(uuid.uuid4()), *base]) == 2

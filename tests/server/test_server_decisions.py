@@ -152,7 +152,8 @@ def test_lottery_draw_is_reproducible_and_excludes_winners_later(
     server: RunningServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     kiosk = server.enroll()
-    got = send(server, kiosk, *(someone(n, program_id="miyagi-lottery") for n in range(10, 13)))
+    entrants = {n: someone(n, program_id="miyagi-lottery") for n in range(10, 13)}
+    got = send(server, kiosk, *entrants.values())
     assert [d for _, _, d in got] == ["lottery_entered"] * 3
     assert send(server, kiosk, someone(10, program_id="miyagi-lottery"))[0][2] == "already_entered"
     with server.admin() as client:
@@ -195,17 +196,8 @@ def test_lottery_draw_is_reproducible_and_excludes_winners_later(
     assert statuses == {"lottery_won", "lottery_lost"}
     # after the draw the lottery is closed; a winner is excluded from the second campaign
     assert send(server, kiosk, someone(20, program_id="miyagi-lottery"))[0][2] == "lottery_closed"
-    winner_n = next(n for n in range(10, 13) if _code_of(server, n) in winners)
+    winner_n = next(n for n, spec in entrants.items() if registration_code(spec.record_id) in winners)
     assert send(server, kiosk, someone(winner_n, program_id="miyagi-second"))[0][2] == "excluded"
-
-
-def _code_of(server: RunningServer, n: int) -> str:
-    with server.ctx.db.transaction() as tx:
-        rows = tx.execute(
-            "SELECT r.code FROM registrations r JOIN lottery_entries e ON e.record_id = r.record_id "
-            "ORDER BY r.registered_at"
-        )
-    return str(rows[n - 10][0])
 
 
 def test_export_report_purge_through_the_cli(

@@ -248,13 +248,14 @@ def _registration(ws: Workspace, persona_name: str, *, keep_server: bool) -> int
     from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
 
     _write_profile(ws)
+    succeeded = False
     config = ["--config", str(ws.profile)]
     token = _server_side(ws)
     server = Server(ws)
     _step(3, f"server run --host 127.0.0.1 --port {ws.port}")
-    server.start()
-    _say(f"中央サーバーが {ws.url} で稼働中です。", f"The central server is up at {ws.url}.")
     try:
+        server.start()
+        _say(f"中央サーバーが {ws.url} で稼働中です。", f"The central server is up at {ws.url}.")
         _step(4, f"enroll --server {ws.url} --token …")
         _checked(_madoguchi(["enroll", "--server", ws.url, f"--token={token}", *config]), "enroll")
         _say(
@@ -296,9 +297,10 @@ def _registration(ws: Workspace, persona_name: str, *, keep_server: bool) -> int
         if status.get("status") != "accepted":
             raise DemoError(f"the server did not accept the registration ({status.get('status')})")
         print("\ndemo: the registration was accepted by the server / 登録はサーバーで受理されました。")
+        succeeded = True
         return 0
     finally:
-        if not keep_server:
+        if not (keep_server and succeeded):  # a failed run never leaves a server behind
             server.stop()
             print("stopped the server / サーバーを停止しました。")
         else:
@@ -404,6 +406,7 @@ def run(persona: str | None = None, *, keep_server: bool = False) -> int:
     print("Madoguchi demo / 窓口デモ: server, kiosk and a virtual My Number Card on this machine")
     print(f"  work directory (removed at the end unless --keep-server): {root}")
     started = time.monotonic()
+    code = 1
     try:
         # The vpcd lock first: waiting for a test run to free the reader must not keep a server idle.
         with vpcd_lock(on_wait=_waiting):
@@ -412,7 +415,7 @@ def run(persona: str | None = None, *, keep_server: bool = False) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         code = 1
     finally:
-        if not keep_server:
+        if not (keep_server and code == 0):
             shutil.rmtree(root, ignore_errors=True)
     print(f"demo finished in {time.monotonic() - started:.1f} s (exit {code})")
     return code

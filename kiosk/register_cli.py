@@ -244,6 +244,9 @@ def _handle(args: argparse.Namespace) -> int:
         if isinstance(error, CardError):
             failure = classify(error)
             return _error(args, failure.code, failure.message, failure.tries_left)
+        if kind is ErrorKind.PIN_BLOCKED:
+            # Seen by the flow in the prefetched counters: no card error was raised, no try was used.
+            return _error(args, "pin_blocked", "a PIN of this card is blocked; nothing was tried", 0)
         return _error(args, "card_removed", "the card was removed")
     finally:
         wipe(pin, card_info_pin)

@@ -102,3 +102,17 @@ def test_unknown_persona_is_a_usage_error() -> None:
     result = _demo("--persona", "no-such-persona")
     assert result.returncode == 2
     assert "no-such-persona" in result.stderr
+
+
+def test_a_failed_demo_leaves_no_server_behind_even_with_keep_server() -> None:
+    result = _demo("--persona", "miyagi-blocked", "--keep-server")
+    assert result.returncode == 1
+    assert "register failed" in result.stderr
+    assert "pin_blocked" in result.stderr
+    assert "stopped the server" in result.stdout
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(_server_url(result.stdout) + "/v1/health", timeout=1.0)
+    work = re.search(r"work directory .*: (\S+)", result.stdout)
+    assert work
+    assert not os.path.exists(work.group(1))
+    _no_personal_data(result.stdout + result.stderr, "miyagi-blocked")

@@ -419,3 +419,15 @@ def test_distinct_pins_confirmation_is_the_line_after_both_pins(
     assert declined.returncode == 11, declined.stdout + declined.stderr
     assert persona.name in declined.stderr  # both PINs verified, the basic four shown for confirmation
     assert kiosk.queued() == []
+
+
+def test_blocked_card_reports_pin_blocked_like_card_read(insert_card: InsertCard, tmp_path: Path) -> None:
+    """The flow sees the blocked counter at prefetch (no VERIFY, no card error): still pin_blocked."""
+    persona = load_persona("miyagi-blocked")
+    kiosk = Kiosk(tmp_path)
+    with insert_card(persona):
+        done = kiosk.register(persona.auth_pin, "demo", "--yes")
+    assert done.returncode == 4, done.stdout + done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert (error["code"], error["tries_left"]) == ("pin_blocked", 0)
+    assert kiosk.queued() == []

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kiosk.register_cli",
     "sync.cli",
     "sync.server.cli",
+    "ui.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

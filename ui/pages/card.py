@@ -1,0 +1,90 @@
+"""Screens about the card itself: waiting for it (WAIT_CARD, REINSERT), busy reads (PREFETCH,
+VERIFYING, SAVING) and the self-service take-your-card step with its alarm (TAKE_CARD)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from kiosk.flow import Back, Cancel, FlowState, Phase
+from kiosk.messages import REINSERT, TAKE_CARD
+from ui.i18n import message, ui_text
+from ui.pages.base import Page, Post, View
+from ui.widgets import button, label, set_button_text
+
+
+class WaitCardPage(Page):
+    """ "Place your card on the reader" (or, after the card left before saving, "place it again")."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(post)
+        self.icon = label("heading", center=True)
+        self.icon.setText("▭ ⇣")
+        self.title = label("heading", center=True)
+        self.hint = label("notice")
+        self.body.addStretch(1)
+        for widget in (self.icon, self.title, self.hint):
+            self.body.addWidget(widget)
+        self.back = button(lambda: self.post(Back()))
+        self.cancel = button(lambda: self.post(Cancel()))
+        self.buttons.addWidget(self.back)
+        self.buttons.addWidget(self.cancel)
+        self.finish_layout()
+
+    def show_state(self, state: FlowState, view: View) -> None:
+        language = view.language
+        if state.phase is Phase.REINSERT:
+            self.title.setText(ui_text("reinsert_title", language))
+            self.hint.setText(message(REINSERT, language))
+        else:
+            self.title.setText(ui_text("wait_card", language))
+            self.hint.setText(ui_text("wait_card_hint", language))
+        self.back.setVisible(state.phase is Phase.WAIT_CARD)
+        set_button_text(self.back, ui_text("back", language))
+        set_button_text(self.cancel, ui_text("cancel", language))
+
+
+_BUSY: Final = {
+    Phase.PREFETCH: "busy_prefetch",
+    Phase.VERIFYING: "busy_verifying",
+    Phase.SAVING: "busy_saving",
+}
+
+
+class BusyPage(Page):
+    """Card work in progress: what is happening and "do not move the card". No buttons: the card
+    layer's own timeouts end these phases."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(post)
+        self.icon = label("heading", center=True)
+        self.icon.setText("⏳")
+        self.title = label("heading", center=True)
+        self.hint = label("notice", center=True)
+        self.body.addStretch(1)
+        for widget in (self.icon, self.title, self.hint):
+            self.body.addWidget(widget)
+        self.finish_layout()
+
+    def show_state(self, state: FlowState, view: View) -> None:
+        self.title.setText(ui_text(_BUSY.get(state.phase, "busy_verifying"), view.language))
+        self.hint.setText(ui_text("busy_hint", view.language))
+
+
+class TakeCardPage(Page):
+    """Self-service: the card must be taken; after ``take_card_s`` the alarm (words + colour + sound)."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(post)
+        self.title = label("heading", center=True)
+        self.text = label(center=True)
+        self.alarm = label("danger", center=True)
+        self.body.addStretch(1)
+        for widget in (self.title, self.text, self.alarm):
+            self.body.addWidget(widget)
+        self.finish_layout()
+
+    def show_state(self, state: FlowState, view: View) -> None:
+        self.title.setText(ui_text("take_card_title", view.language))
+        self.text.setText(message(TAKE_CARD, view.language))
+        self.alarm.setText(ui_text("alarm", view.language))
+        self.alarm.setVisible(state.alarm)

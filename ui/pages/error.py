@@ -1,0 +1,60 @@
+"""Every error screen (ERROR with its :class:`~kiosk.flow.ErrorKind`) and the timeout warning."""
+
+from __future__ import annotations
+
+from kiosk.flow import RETRYABLE, Acknowledge, Cancel, Extend, FlowState
+from kiosk.messages import TIMEOUT_WARNING, error_text
+from ui.i18n import message, ui_text
+from ui.pages.base import Page, Post, View
+from ui.widgets import button, label, set_button_text
+
+
+class ErrorPage(Page):
+    """Icon + title + the flow's message. Retryable errors offer "try again" (back to the card
+    step, choices kept) and cancel; the others one button that ends the session."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(post)
+        self.title = label("heading")
+        self.text = label("notice")
+        self.body.addWidget(self.title)
+        self.body.addWidget(self.text)
+        self.cancel = button(lambda: self.post(Cancel()))
+        self.ok = button(lambda: self.post(Acknowledge()), primary=True)
+        self.buttons.addWidget(self.cancel)
+        self.buttons.addWidget(self.ok)
+        self.finish_layout()
+
+    def show_state(self, state: FlowState, view: View) -> None:
+        language = view.language
+        self.title.setText(ui_text("error_title", language))
+        kind = state.error
+        self.text.setText(error_text(kind, language) if kind is not None else "")
+        retry = kind in RETRYABLE and state.reader_available
+        self.cancel.setVisible(retry)
+        set_button_text(self.cancel, ui_text("cancel", language))
+        set_button_text(self.ok, ui_text("retry" if retry else "finish", language))
+
+
+class WarningPage(Page):
+    """No input for a while: "more time" (Extend) or end now; silence ends and wipes the session."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(post)
+        self.title = label("heading", center=True)
+        self.text = label("notice")
+        self.body.addStretch(1)
+        self.body.addWidget(self.title)
+        self.body.addWidget(self.text)
+        self.end = button(lambda: self.post(Cancel()))
+        self.extend = button(lambda: self.post(Extend()), primary=True)
+        self.buttons.addWidget(self.end)
+        self.buttons.addWidget(self.extend)
+        self.finish_layout()
+
+    def show_state(self, state: FlowState, view: View) -> None:
+        language = view.language
+        self.title.setText(ui_text("warning_title", language))
+        self.text.setText(message(TIMEOUT_WARNING, language).format(s=view.warn_seconds))
+        set_button_text(self.end, ui_text("end_now", language))
+        set_button_text(self.extend, ui_text("extend", language))

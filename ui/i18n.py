@@ -35,7 +35,7 @@ _TEXTS: Final[dict[str, tuple[str, str, str]]] = {
         "とうろく する サービスを えらんで ください",
         "Choose the services to register",
     ),
-    "required": ("必須", "かならず", "required"),
+    "required": ("（必須）", "（かならず）", " (required)"),
     "selected": ("✓ 選択中", "✓ えらびました", "✓ selected"),
     "not_selected": ("□ 未選択", "□ えらんで いません", "□ not selected"),
     "next": ("次へ", "つぎへ", "Next"),
@@ -139,7 +139,7 @@ _TEXTS: Final[dict[str, tuple[str, str, str]]] = {
         "⚠ カードが のこって います！",
         "⚠ Your card is still on the reader!",
     ),
-    "warning_title": ("⏱ まだ続けますか？", "⏱ まだ つづけますか？", "⏱ Do you need more time?"),
+    "warning_title": ("⚠ まだ続けますか？", "⚠ まだ つづけますか？", "⚠ Do you need more time?"),
     "extend": ("延長", "えんちょう", "More time"),
     "end_now": ("終了する", "おわる", "End now"),
     "training": (

@@ -1,7 +1,7 @@
 """Look and feel: high contrast, large type, large touch targets (docs/ui.md, Accessibility).
 
 Black on white with a dark-blue primary action (contrast well above WCAG AAA 7:1); every coloured
-state also carries an icon and words (✓, ✕, ⚠, ⏱), so nothing relies on colour alone. Touch
+state also carries an icon and words (✓, ✕, ⚠), so nothing relies on colour alone. Touch
 targets are at least :data:`MIN_TARGET` px in both directions (WCAG 2.5.5 asks 44; kiosks are
 used standing, often by older residents).
 """
@@ -22,6 +22,7 @@ BASE_PT: Final = 20
 STYLE: Final = """
 QWidget { background: #FFFFFF; color: #000000; }
 QLabel#heading { font-size: 32pt; font-weight: bold; }
+QLabel#appTitle { font-size: 18pt; font-weight: bold; }
 QLabel#bigCode { font-size: 44pt; font-weight: bold; letter-spacing: 4px; }
 QLabel#pinDots { font-size: 40pt; letter-spacing: 12px; }
 QLabel#notice { border: 3px solid #000000; padding: 12px; }
@@ -35,6 +36,7 @@ QPushButton#primary { background: #003A8C; color: #FFFFFF; border-color: #003A8C
 QPushButton:checked { background: #000000; color: #FFFFFF; }
 QPushButton:focus { outline: none; border: 5px solid #E07000; }
 QPushButton:disabled { color: #595959; border-style: dashed; }
+QPushButton:checked:disabled { background: #000000; color: #FFFFFF; border-style: solid; }
 QPushButton#pinKey { font-size: 32pt; font-weight: bold; }
 QFrame#header { border-bottom: 3px solid #000000; }
 QFrame#training { background: #FFF1B8; border-bottom: 3px dashed #000000; }

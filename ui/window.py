@@ -112,7 +112,7 @@ class KioskWindow(QMainWindow):
         header = QFrame()
         header.setObjectName("header")
         row = QHBoxLayout(header)
-        self.title = label("heading")
+        self.title = label("appTitle")
         row.addWidget(self.title, 1)
         self.language_buttons: dict[str, QPushButton] = {}
         for code, name in LANGUAGES:

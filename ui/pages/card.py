@@ -57,7 +57,7 @@ class BusyPage(Page):
     def __init__(self, post: Post) -> None:
         super().__init__(post)
         self.icon = label("heading", center=True)
-        self.icon.setText("⏳")
+        self.icon.setText("• • •")
         self.title = label("heading", center=True)
         self.hint = label("notice", center=True)
         self.body.addStretch(1)

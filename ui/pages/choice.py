@@ -69,7 +69,7 @@ class ProgramPage(Page):
         for service, toggle in self.toggles.items():
             terms = program_terms[service]
             mark = ui_text("selected" if toggle.isChecked() else "not_selected", language)
-            extra = f"（{ui_text('required', language)}）" if terms.required else ""
+            extra = ui_text("required", language) if terms.required else ""
             set_button_text(toggle, f"{mark}  {message(terms.name, language)}{extra}")
         self.next.setEnabled(any(t.isChecked() for t in self.toggles.values()))
 

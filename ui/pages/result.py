@@ -169,14 +169,9 @@ class ReceiptPage(Page):
             self._shown_code = code
         self.qr_hint.setText(ui_text("qr_hint", language))
         self.status.setText("✓ " + message(QUEUED, language))
-        self.support.setText(
-            ui_text(
-                "support",
-                language,
-                phone=program.support_phone,
-                hours=message(program.support_hours, language),
-            )
-        )
+        hours = message(program.support_hours, language)
+        support = ui_text("support", language, phone=program.support_phone, hours=hours)
+        self.support.setText(support if hours else support.replace("（）", "").replace(" ()", ""))
         self.anti_fraud.setText("⚠ " + message(ANTI_FRAUD, language))
         set_button_text(self.ok, ui_text("finish", language))
 

@@ -1,0 +1,85 @@
+"""One synthetic :class:`~kiosk.flow.FlowState` per screen, for screenshots and layout tests.
+
+The resident is made up (a long name and address, to test wrapping); no card is involved. Each
+entry is (name, state); the window renders them exactly as the flow would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from kiosk.eligibility import FINAL_NOTICE, Eligibility, Reason, ReasonCode
+from kiosk.flow import ErrorKind, FlowState, Phase, PinSlot
+from kiosk.programs import Localized, Program
+from kiosk.registration import Resident, Verification
+
+SAMPLE_RESIDENT = Resident(
+    name="見本　花子",
+    address="宮城県仙台市青葉区本町三丁目８番１号　見本マンション１２０３号室",
+    birth_date=dt.date(1950, 4, 1),
+    sex="2",
+)
+SAMPLE_CODE = "7KQ-M3X-2HP"
+_OK = Verification(chain=True, signature=True, integrity=True, genuine_card=True)
+
+
+def sample_states(program: Program) -> list[tuple[str, FlowState]]:
+    """Every screen once (every error kind too), in the order a resident meets them."""
+    services = tuple(sorted(t.service for t in program.services))
+    base = FlowState(phase=Phase.IDLE, language="ja", program_id=program.id)
+    chosen = replace(base, services=services)
+    card = replace(chosen, card_present=True, card_session=1)
+    eligible = Eligibility(True, (), FINAL_NOTICE)
+    refused = Eligibility(
+        False,
+        (
+            Reason(
+                ReasonCode.NOT_RESIDENT,
+                Localized("対象の市町村にお住まいではありません。", "You do not live in the area."),
+            ),
+        ),
+        FINAL_NOTICE,
+    )
+    personal = replace(card, resident=SAMPLE_RESIDENT, auth_certificate=b"\x30", verification=_OK)
+    states: list[tuple[str, FlowState]] = [
+        ("idle", base),
+        ("language", replace(base, phase=Phase.LANGUAGE)),
+        ("program", replace(base, phase=Phase.PROGRAM)),
+        ("consent", replace(chosen, phase=Phase.CONSENT)),
+        ("wait_card", replace(chosen, phase=Phase.WAIT_CARD)),
+        ("prefetch", replace(card, phase=Phase.PREFETCH)),
+        ("last_try", replace(card, phase=Phase.LAST_TRY_CONFIRM, tries_left=1)),
+        ("pin_entry", replace(card, phase=Phase.PIN_ENTRY, tries_left=3)),
+        ("pin_incorrect", replace(card, phase=Phase.PIN_ENTRY, tries_left=2, pin_rejected=True)),
+        ("pin_last_try", replace(card, phase=Phase.PIN_ENTRY, tries_left=1, last_try_confirmed=True)),
+        (
+            "card_info_pin",
+            replace(card, phase=Phase.CARD_INFO_PIN_ENTRY, tries_left=3, held_pin=PinSlot.AUTH),
+        ),
+        (
+            "card_info_refused",
+            replace(card, phase=Phase.CARD_INFO_PIN_ENTRY, tries_left=2, pin_rejected=True),
+        ),
+        ("card_info_last_try", replace(card, phase=Phase.CARD_INFO_LAST_TRY_CONFIRM, tries_left=1)),
+        ("verifying", replace(card, phase=Phase.VERIFYING)),
+        ("confirm", replace(personal, phase=Phase.CONFIRM)),
+        ("eligibility", replace(personal, phase=Phase.ELIGIBILITY, eligibility=eligible)),
+        ("saving", replace(personal, phase=Phase.SAVING, code=SAMPLE_CODE)),
+        ("receipt", replace(card, phase=Phase.RECEIPT, code=SAMPLE_CODE, receipt_status="queued")),
+        ("not_eligible", replace(card, phase=Phase.NOT_ELIGIBLE, eligibility=refused)),
+        ("reinsert", replace(chosen, phase=Phase.REINSERT)),
+        ("take_card", replace(card, phase=Phase.TAKE_CARD)),
+        ("take_card_alarm", replace(card, phase=Phase.TAKE_CARD, alarm=True)),
+        ("timeout_warning", replace(chosen, phase=Phase.WAIT_CARD, warning=True)),
+    ]
+    for kind in ErrorKind:
+        if kind in (ErrorKind.PIN_INCORRECT, ErrorKind.PIN_LAST_TRY, ErrorKind.NOT_ELIGIBLE):
+            continue  # shown on the PIN pad, the last-try screen and the not-eligible screen
+        states.append((f"error_{kind.value}", replace(chosen, phase=Phase.ERROR, error=kind)))
+    return states
+
+
+def with_language(state: FlowState, language: str) -> FlowState:
+    """The same screen in another language."""
+    return replace(state, language=language)

@@ -21,6 +21,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from sync.server.context import ServerContext, ServerOptions
+from sync.server.errors import ServerConfigError
 
 ENV_OPTIONS = "MADOGUCHI_SERVER_OPTIONS"
 
@@ -87,6 +88,20 @@ def _listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another server already listens on: with SO_REUSEPORT alone, a second server
+    started by mistake would silently share the port (and half the traffic) with the first.
+
+    :raises ServerConfigError: the port is in use.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServerConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def _worker(options_json: str, host: str, port: int) -> None:
     """One API process: its own SO_REUSEPORT listener and uvicorn (uvloop, httptools)."""
     import uvicorn
@@ -118,6 +133,7 @@ def serve(options: ServeOptions) -> int:
     ctx = ServerContext.build(options.server_options())
     ctx.close()
     encoded = _encode(options.server_options())
+    _check_port_free(options.host, options.port)
     if options.workers <= 1:
         _worker(encoded, options.host, options.port)
         return 0

@@ -92,3 +92,15 @@ def test_kiosk_client_enrolls_uploads_and_reads_status(served: tuple[str, Path, 
 
         code = registration_code(uuid.UUID(envelopes[0].record_id))
         assert client.registration_status(code) == "accepted"
+
+
+def test_a_second_server_on_the_same_port_is_refused(
+    served: tuple[str, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _data, _token = served
+    port = url.rsplit(":", 1)[1]
+    other = tmp_path / "other"
+    assert main(["server", "init", "--data", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["server", "run", "--data", str(other), "--port", port, "--workers", "2"]) == 2
+    assert "cannot listen" in capsys.readouterr().err

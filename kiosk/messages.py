@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from kiosk.eligibility import FINAL_NOTICE
 from kiosk.flow import ErrorKind
 from kiosk.programs import Localized
 
@@ -184,6 +185,10 @@ EASY_JAPANESE: Final[dict[Localized, str]] = {
     ),
     CARD_INFO_PIN_PROMPT: (
         "けんめん じこう にゅうりょく ほじょようの あんしょうばんごう（すうじ 4けた）を いれて ください。"
+    ),
+    FINAL_NOTICE: (
+        "これは この きかいで しらべた けっか です。さいごに きめるのは じむきょくの サーバー です。"
+        "けっかが かわる ことも あります。"
     ),
     CARD_INFO_PIN_REFUSED: (
         "けんめん じこう にゅうりょく ほじょようの あんしょうばんごうが ちがいます。"

@@ -8,7 +8,7 @@ go into the real sealed outbox. PySide6 is imported inside the handler only, so 
 command line (and ``kiosk/``) never loads Qt.
 
 Exit codes: 0 window closed, 2 configuration (profile, programmes, trust, persona), 10 not enrolled
-or the outbox cannot be opened.
+or the outbox cannot be opened (checked before the window shows, and again by the card worker).
 """
 
 from __future__ import annotations
@@ -63,12 +63,21 @@ def _handle(args: argparse.Namespace) -> int:
     except SyncError as exc:
         sys.stderr.write(f"error ({type(exc).__name__}): {exc}\n")
         return EXIT_NOT_ENROLLED
+    failures: list[BaseException] = []
+
+    def startup_failed(error: BaseException) -> None:
+        failures.append(error)
+        sys.stderr.write(f"error ({type(error).__name__}): {error}\n")
+        app.exit(EXIT_NOT_ENROLLED)
+
+    kiosk.controller.startup_failed.connect(startup_failed)
     if args.fullscreen:
         kiosk.window.showFullScreen()
     else:
         kiosk.window.show()
     kiosk.start()
     try:
-        return EXIT_OK if app.exec() == 0 else 1
+        status = app.exec()
+        return EXIT_NOT_ENROLLED if failures else (EXIT_OK if status == 0 else 1)
     finally:
         kiosk.stop()

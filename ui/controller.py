@@ -90,6 +90,7 @@ class KioskController(QObject):
     """
 
     posted = Signal(object)  # any thread → the worker (queued)
+    startup_failed = Signal(object)  # the runner could not be built (e.g. the outbox will not open)
     _stop_requested = Signal()
 
     def __init__(
@@ -147,6 +148,7 @@ class KioskController(QObject):
     def _failed(self, error: BaseException) -> None:
         self.error = error
         logger.error("the kiosk could not start: %s", type(error).__name__)
+        self.startup_failed.emit(error)
 
     @Slot(object, object)
     def _stepped(self, state: FlowState, effects: list[Effect]) -> None:

@@ -1,0 +1,55 @@
+"""``madoguchi kiosk``: registered by kiosk/cli.py, Qt imported only by its handler, and start-up
+errors are exit codes (a real process each)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import make_enrolled
+
+ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", *args], capture_output=True, text=True, env=ENV, timeout=60
+    )
+
+
+def test_building_the_command_line_does_not_load_qt() -> None:
+    code = "import sys, kiosk.cli; kiosk.cli.build_parser(); print('PySide6' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"
+
+
+def test_help_lists_the_options() -> None:
+    out = _run("kiosk", "--help")
+    assert out.returncode == 0
+    for option in ("--config", "--virtual-card", "--fullscreen"):
+        assert option in out.stdout
+
+
+def test_a_bad_profile_is_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text("[kiosk]\nmode = 'nonsense'\n", encoding="utf-8")
+    out = _run("kiosk", "--config", str(bad), "--virtual-card", "jlis-test")
+    assert out.returncode == 2
+    assert "config" in out.stderr
+
+
+def test_an_unknown_persona_is_exit_2(tmp_path: Path) -> None:
+    enrolled = make_enrolled(tmp_path)
+    out = _run("kiosk", "--config", str(enrolled.config), "--virtual-card", "no-such-persona")
+    assert out.returncode == 2
+
+
+def test_a_kiosk_that_is_not_enrolled_is_exit_10(tmp_path: Path) -> None:
+    enrolled = make_enrolled(tmp_path)
+    for name in os.listdir(enrolled.data_dir):
+        (enrolled.data_dir / name).unlink()
+    out = _run("kiosk", "--config", str(enrolled.config), "--virtual-card", "jlis-test")
+    assert out.returncode == 10
+    assert "NotEnrolledError" in out.stderr

@@ -1,11 +1,14 @@
-"""The kiosk application's composition root: settings → programmes, trust, device sealer → flow →
-window + controller (worker thread) → card source (pcscd + reader watcher, or the training reader).
+"""The kiosk application's composition root: settings → programmes → flow → window + controller;
+the card side (trust store, device sealer, outbox, runner, card source) is built by the card
+worker thread.
 
-Construction order matters for threads: everything owned by the card worker (the outbox's SQLite
-connection, the runner, card sessions) is built by the factory *on the worker thread*; only the
-window and the timers live on the GUI thread. Configuration problems surface here, before any
-window is shown, as the lower layers' typed errors (``ConfigError``, ``TrustConfigError``,
-``PersonaError``, ``NotEnrolledError``).
+Why the split: the idle screen needs only the flow and the programmes, so it is shown before the
+card and sync stacks are even imported (they are most of the start-up time, docs/ui.md). The
+worker then imports them, loads the trust store and the device sealer, opens the outbox (its
+SQLite connection belongs to that thread) and starts the reader watcher; a resident's first touch
+is queued until then. A configuration problem found there (``TrustConfigError``, ``PersonaError``,
+``NotEnrolledError``…) reaches the GUI thread as the exception object
+(:attr:`KioskController.startup_failed`).
 """
 
 from __future__ import annotations
@@ -14,24 +17,18 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from card.session import MyNumberCardSession
-from card.trust import load_trust_store
 from kiosk.flow import CardInserted, CardRemoved, Flow, FlowSettings
-from kiosk.local_index import RegisteredHereIndex
 from kiosk.programs import load_programs
-from kiosk.sequence import RecordSequence
 from kiosk.settings import KioskSettings
-from kiosk.watch import watcher_callbacks
-from sync.device import DeviceStore
-from sync.outbox import OUTBOX_FILE, Outbox
 from ui.controller import KioskController
-from ui.stepping import SteppingRunner
-from ui.virtual_reader import VirtualReader
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
     from card.pcsc import PcscContext
     from card.watcher import ReaderWatcher
+    from sync.outbox import Outbox
+    from ui.stepping import SteppingRunner
+    from ui.virtual_reader import VirtualReader
 
 Clock = Callable[[], dt.datetime]
 
@@ -58,23 +55,46 @@ class KioskApp:
         ms_per_second: int = 1000,
     ) -> None:
         programs = load_programs(settings.programs_dir)
-        trust = load_trust_store(settings.path)
-        sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)  # NotEnrolledError first
-        flow = Flow(
+        self.flow = Flow(
             FlowSettings(settings.mode, settings.language, settings.program, settings.timeouts),
             programs,
             clock=clock,
         )
         self.settings = settings
+        self.persona = persona
+        #: Training mode's reader (set by the card worker once the card stack is loaded).
         self.reader: VirtualReader | None = None
         self._pcsc: PcscContext | None = None
         self._watcher: ReaderWatcher | None = None
-        if persona is not None:
+        self._outbox: Outbox | None = None
+        self.window = KioskWindow(programs, training=persona is not None)
+        self.window.show_state(self.flow.initial())
+        self.controller = KioskController(
+            self.window, self._make_runner, on_close=self._close, ms_per_second=ms_per_second
+        )
+        self.window.training_card.connect(self.training_card)
+
+    # -- on the card worker thread ------------------------------------------------------------------
+
+    def _make_runner(self) -> SteppingRunner:
+        from card.session import MyNumberCardSession
+        from card.trust import load_trust_store
+        from kiosk.local_index import RegisteredHereIndex
+        from kiosk.sequence import RecordSequence
+        from sync.device import DeviceStore
+        from sync.outbox import OUTBOX_FILE, Outbox
+        from ui.stepping import SteppingRunner
+
+        settings = self.settings
+        trust = load_trust_store(settings.path)
+        sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)  # NotEnrolledError
+        open_session: Callable[[], MyNumberCardSession]
+        if self.persona is not None:
             from card.virtual.card import VirtualMyNumberCard
             from card.virtual.persona import load_persona
+            from ui.virtual_reader import VirtualReader
 
-            reader = VirtualReader(VirtualMyNumberCard(load_persona(persona)))
-            self.reader = reader
+            reader = VirtualReader(VirtualMyNumberCard(load_persona(self.persona)))
 
             def open_session() -> MyNumberCardSession:
                 return MyNumberCardSession(reader.connect(), trust)
@@ -87,48 +107,49 @@ class KioskApp:
             def open_session() -> MyNumberCardSession:
                 return MyNumberCardSession(pcsc.open_card(None), trust)
 
-        outboxes: list[Outbox] = []
-
-        def make_runner() -> SteppingRunner:  # runs on the card worker thread
-            outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
-            outboxes.append(outbox)
-            return SteppingRunner(
-                flow,
-                kiosk_id=settings.kiosk_id,
-                open_session=open_session,
-                queue=outbox,
-                sequence=RecordSequence(settings.data_dir),
-                index=RegisteredHereIndex(settings.data_dir),
-            )
-
-        def close() -> None:  # on the card worker thread too
-            while outboxes:
-                outboxes.pop().close()
-
-        self.window = KioskWindow(programs, training=persona is not None)
-        self.controller = KioskController(
-            self.window, make_runner, on_close=close, ms_per_second=ms_per_second
+        self._outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
+        runner = SteppingRunner(
+            self.flow,
+            kiosk_id=settings.kiosk_id,
+            open_session=open_session,
+            queue=self._outbox,
+            sequence=RecordSequence(settings.data_dir),
+            index=RegisteredHereIndex(settings.data_dir),
         )
-        self.window.training_card.connect(self.training_card)
-        if self._pcsc is not None:
-            from card.watcher import ReaderWatcher
+        if self.persona is not None:
+            self.reader = reader
+        else:
+            self._start_watcher()
+        return runner
 
-            self._watcher = ReaderWatcher(self._pcsc, watcher_callbacks(self.controller.post))
+    def _start_watcher(self) -> None:
+        from card.watcher import ReaderWatcher
+        from kiosk.watch import watcher_callbacks
+
+        assert self._pcsc is not None
+        self._watcher = ReaderWatcher(self._pcsc, watcher_callbacks(self.controller.post))
+        self._watcher.start()
+
+    def _close(self) -> None:
+        if self._outbox is not None:
+            self._outbox.close()
+            self._outbox = None
+
+    # -- on the GUI thread ----------------------------------------------------------------------------
 
     def training_card(self, place: bool) -> None:
         """Training mode: place or take the virtual card (what the watcher reports on a kiosk)."""
-        if self.reader is None:
-            return
-        if place and self.reader.place():
+        reader = self.reader
+        if reader is None:
+            return  # still loading, or not training
+        if place and reader.place():
             self.controller.post(CardInserted())
-        elif not place and self.reader.take():
+        elif not place and reader.take():
             self.controller.post(CardRemoved())
 
     def start(self) -> None:
-        """Start the card worker (and the reader watcher)."""
+        """Start the card worker (it loads the card stack and the watcher)."""
         self.controller.start()
-        if self._watcher is not None:
-            self._watcher.start()
 
     def stop(self) -> None:
         """Stop the watcher, close the runner and outbox on their thread, release PC/SC."""

@@ -40,7 +40,6 @@ def _handle(args: argparse.Namespace) -> int:
     from card.virtual.errors import VirtualCardError
     from kiosk.errors import ConfigError
     from kiosk.settings import load_settings
-    from sync.errors import SyncError
 
     try:
         settings = load_settings(Path(args.config) if args.config else None)
@@ -57,18 +56,18 @@ def _handle(args: argparse.Namespace) -> int:
     apply_theme(app)
     try:
         kiosk = KioskApp(settings, persona=args.virtual_card)
-    except (ConfigError, TrustConfigError, VirtualCardError) as exc:
+    except ConfigError as exc:
         sys.stderr.write(f"error (config): {exc}\n")
         return EXIT_CONFIG
-    except SyncError as exc:
-        sys.stderr.write(f"error ({type(exc).__name__}): {exc}\n")
-        return EXIT_NOT_ENROLLED
-    failures: list[BaseException] = []
+    codes: list[int] = []
 
     def startup_failed(error: BaseException) -> None:
-        failures.append(error)
+        # The card worker could not load the card side: the profile's trust, the persona, the
+        # enrollment or the outbox. The window closes with the matching exit code.
+        config = isinstance(error, ConfigError | TrustConfigError | VirtualCardError)
+        codes.append(EXIT_CONFIG if config else EXIT_NOT_ENROLLED)
         sys.stderr.write(f"error ({type(error).__name__}): {error}\n")
-        app.exit(EXIT_NOT_ENROLLED)
+        app.exit(codes[-1])
 
     kiosk.controller.startup_failed.connect(startup_failed)
     if args.fullscreen:
@@ -78,6 +77,6 @@ def _handle(args: argparse.Namespace) -> int:
     kiosk.start()
     try:
         status = app.exec()
-        return EXIT_NOT_ENROLLED if failures else (EXIT_OK if status == 0 else 1)
+        return codes[0] if codes else (EXIT_OK if status == 0 else 1)
     finally:
         kiosk.stop()

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
+import ui.qtcompat  # noqa: F401 - keeps the process alive on PySide6 6.12 + CPython 3.11
 from kiosk.flow import (
     Alarm,
     CancelTimer,
@@ -29,12 +31,14 @@ from kiosk.flow import (
     Wipe,
     loggable,
 )
-from ui.stepping import SteppingRunner
 from ui.window import KioskWindow
+
+if TYPE_CHECKING:  # the card stack is imported by the factory, on the worker thread
+    from ui.stepping import SteppingRunner
 
 logger = logging.getLogger(__name__)
 
-RunnerFactory = Callable[[], SteppingRunner]
+RunnerFactory = Callable[[], "SteppingRunner"]
 #: Effects the screen acts on; everything else (card work, PINs) stays on the worker.
 _SCREEN_EFFECTS = (Wipe, WarnTimeout, Alarm, StartTimer, CancelTimer)
 

@@ -37,8 +37,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kiosk.registration import normalize_code
 from sync.server import admin, devices
 from sync.server.context import ServerContext
-from sync.server.errors import DeviceConflictError, EnrollmentError, ServerError, StorageError
-from sync.server.ingest import DeviceRefusedError, Ingestor
+from sync.server.errors import (
+    DeviceConflictError,
+    DeviceRefusedError,
+    EnrollmentError,
+    ServerError,
+    StorageError,
+)
+from sync.server.ingest import Ingestor
 from sync.server.lottery import LotteryError, run_draw
 from sync.wire import (
     DEVICE_HEADER,

@@ -12,7 +12,14 @@ resident's name, address, birth date or certificate contents.
     ├── EnrollmentError             an enrollment token is unknown, used or expired
     ├── DeviceConflictError         a kiosk id is already enrolled with another device key
     ├── UnknownDeviceError          a device id that was never enrolled
-    └── AuditChainError             the audit log's hash chain does not verify
+    ├── DeviceRefusedError          an upload from an unknown (401) or revoked (403) device
+    ├── AuditChainError             the audit log's hash chain does not verify
+    ├── lottery.LotteryError        not a lottery, before the draw date, or drawn with another seed
+    ├── admin.AdminError            a review item that does not exist or is resolved
+    ├── exports.ReportError         a malformed month or export format
+    └── opening.RecordNotFoundError no stored registration with that record id
+
+The last four live beside the code that raises them.
 """
 
 from __future__ import annotations
@@ -56,6 +63,14 @@ class DeviceConflictError(ServerError):
 
 class UnknownDeviceError(ServerError):
     """Raised when an admin action names a device id that was never enrolled."""
+
+
+class DeviceRefusedError(ServerError):
+    """Raised when the uploading device is unknown (``unknown=True``, HTTP 401) or revoked (403)."""
+
+    def __init__(self, device_id: str, *, unknown: bool) -> None:
+        super().__init__(f"device {device_id!r} is {'not enrolled' if unknown else 'revoked'}")
+        self.unknown = unknown
 
 
 class AuditChainError(ServerError):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sync.server.context import ServerContext
 from sync.server.db import Dialect
 from sync.server.decide import Outcome
-from sync.server.errors import ServerError
+from sync.server.errors import DeviceRefusedError
 from sync.server.migrations import ensure_partitions, month_start
 from sync.server.stored import envelope_digest
 from sync.server.verify import Checked, claimed_id
@@ -33,14 +33,6 @@ def _parse(raw: object) -> object:
         return Envelope.from_json(raw)
     except EnvelopeFormatError:
         return raw
-
-
-class DeviceRefusedError(ServerError):
-    """Raised when the uploading device is unknown (``unknown=True``, HTTP 401) or revoked (403)."""
-
-    def __init__(self, device_id: str, *, unknown: bool) -> None:
-        super().__init__(f"device {device_id!r} is {'not enrolled' if unknown else 'revoked'}")
-        self.unknown = unknown
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def served(
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
-        yield url, data, token
+        yield url, data, token, db_url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -71,8 +71,8 @@ def served(
         drop_schema(schema)
 
 
-def test_kiosk_client_enrolls_uploads_and_reads_status(served: tuple[str, Path, str]) -> None:
-    url, _data, token = served
+def test_kiosk_client_enrolls_uploads_and_reads_status(served: tuple[str, Path, str, str]) -> None:
+    url, _data, token, _db = served
     with SyncClient(url, kiosk_id="kiosk-run-1") as client:
         assert client.health()
         # enroll through the kiosk's client; the reply's key is what the kiosk pins
@@ -95,12 +95,83 @@ def test_kiosk_client_enrolls_uploads_and_reads_status(served: tuple[str, Path, 
 
 
 def test_a_second_server_on_the_same_port_is_refused(
-    served: tuple[str, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    served: tuple[str, Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url, _data, _token = served
+    url, _data, _token, _db = served
     port = url.rsplit(":", 1)[1]
     other = tmp_path / "other"
     assert main(["server", "init", "--data", str(other)]) == 0
     capsys.readouterr()
     assert main(["server", "run", "--data", str(other), "--port", port, "--workers", "2"]) == 2
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_concurrent_processes_keep_quota_and_one_grant_per_person(served: tuple[str, Path, str, str]) -> None:
+    """Two API processes, four kiosks uploading at once: the FCFS quota (2) and one grant per
+    person hold exactly, because decisions serialise on the database's decision lock."""
+    import threading
+    import uuid
+    from dataclasses import replace
+
+    from sync.server.db import open_database
+    from sync.server.devices import issue_token
+    from sync.server.keys import load_keys
+    from sync.wire import b64encode
+
+    from .factory import RecordSpec, card_key, issue_certificate
+
+    url, data, _token, db_url = served
+    server_key = X25519PublicKey.from_public_bytes(load_keys(data).public_key_raw())
+    db = open_database(db_url, pool_size=1)
+    kiosks = []
+    for i in range(4):
+        kiosk = Kiosk(server_key, kiosk_id=f"kiosk-c{i}")
+        token = issue_token(db, kiosk.kiosk_id)
+        reply = httpx.post(
+            url + "/v1/enroll",
+            json={
+                "token": token,
+                "kiosk_id": kiosk.kiosk_id,
+                "device_public_key": b64encode(kiosk.public_key_raw()),
+            },
+        )
+        assert reply.status_code == 200
+        kiosks.append(kiosk)
+    key = card_key("miyagi-sendai").public_key()
+    # six distinct people, each registering at two kiosks (twelve records, quota two)
+    people = [
+        RecordSpec(
+            program_id="miyagi-fcfs", name=f"並行　次郎{n}", certificate=issue_certificate(key, 50_000 + n)
+        )
+        for n in range(6)
+    ]
+    batches: list[tuple[Kiosk, list]] = [(k, []) for k in kiosks]  # type: ignore[type-arg]
+    for n, person in enumerate(people):
+        for j in (0, 1):
+            kiosk, envelopes = batches[(n + 2 * j) % 4]
+            envelopes.append(kiosk.make(replace(person, record_id=uuid.uuid4())))
+    statuses: list[int] = []
+
+    def send(kiosk: Kiosk, envelopes: list) -> None:  # type: ignore[type-arg]
+        with SyncClient(url, kiosk_id=kiosk.kiosk_id) as client:
+            for envelope in envelopes:  # one record per request: maximum interleaving
+                statuses.extend(r.status.value == "accepted" for r in client.upload([envelope]).results)
+
+    threads = [threading.Thread(target=send, args=b) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(statuses) == 12
+    assert all(statuses)
+    with db.transaction() as tx:
+        grants = tx.scalar("SELECT COUNT(*) FROM grants WHERE program_id = 'miyagi-fcfs'")
+        persons = tx.scalar("SELECT COUNT(DISTINCT person_id) FROM registrations")
+        decisions = dict(tx.execute("SELECT decision, COUNT(*) FROM registrations GROUP BY decision"))
+    db.close()
+    assert grants == 2
+    assert persons == 6
+    assert decisions["granted"] == 2
+    assert (
+        decisions["granted"] + decisions.get("quota_exhausted", 0) + decisions.get("already_granted", 0) == 12
+    )

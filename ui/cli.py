@@ -7,8 +7,9 @@ buttons instead of a reader. The data directory must be enrolled (``madoguchi en
 go into the real sealed outbox. PySide6 is imported inside the handler only, so the rest of the
 command line (and ``kiosk/``) never loads Qt.
 
-Exit codes: 0 window closed, 2 configuration (profile, programmes, trust, persona), 10 not enrolled
-or the outbox cannot be opened (checked before the window shows, and again by the card worker).
+Exit codes: 0 window closed (or SIGTERM / SIGINT); 2 configuration (profile, programmes, trust,
+persona); 10 not enrolled, the outbox cannot be opened, or another failure while the card worker
+loads the card side.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def _handle(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error (config): {exc}\n")
         return EXIT_CONFIG
 
+    import signal
+
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from ui.app import KioskApp
@@ -70,6 +74,13 @@ def _handle(args: argparse.Namespace) -> int:
         app.exit(codes[-1])
 
     kiosk.controller.startup_failed.connect(startup_failed)
+    # SIGTERM (systemd) and Ctrl-C end the event loop, so the runner and the outbox close cleanly;
+    # the timer gives the interpreter a moment to run its signal handlers while Qt waits.
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
     if args.fullscreen:
         kiosk.window.showFullScreen()
     else:

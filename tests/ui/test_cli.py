@@ -53,3 +53,39 @@ def test_a_kiosk_that_is_not_enrolled_is_exit_10(tmp_path: Path) -> None:
     out = _run("kiosk", "--config", str(enrolled.config), "--virtual-card", "jlis-test")
     assert out.returncode == 10
     assert "NotEnrolledError" in out.stderr
+
+
+def test_the_kiosk_runs_and_ends_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    enrolled = make_enrolled(tmp_path)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli",
+            "kiosk",
+            "--config",
+            str(enrolled.config),
+            "--virtual-card",
+            "jlis-test",
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        # The card worker opens the outbox when the card side is ready: the kiosk is up.
+        while not (enrolled.data_dir / "outbox.sqlite3").exists() and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err[-500:]

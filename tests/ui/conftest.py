@@ -7,6 +7,7 @@ tests/ui: a ``tests.ui`` package would shadow the ``ui`` package.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,7 +30,7 @@ from sync import wire
 from sync.device import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.sealing import open_envelope
-from ui.app import KioskApp
+from ui.app import KioskApp, local_now
 from ui.theme import apply_theme
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ class Enrolled:
         ]
 
 
-def make_enrolled(tmp: Path, mode: str = "staff") -> Enrolled:
+def make_enrolled(tmp: Path, mode: str = "staff", program: str = "demo") -> Enrolled:
     data_dir = tmp / "data"
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "kiosk.toml"
@@ -76,7 +77,7 @@ id = "{KIOSK_ID}"
 mode = "{mode}"
 data_dir = "{data_dir}"
 language = "ja"
-program = "demo"
+program = "{program}"
 programs_dir = "{ROOT / "config" / "programs"}"
 
 [server]
@@ -118,9 +119,17 @@ def make_kiosk(themed: QApplication, qtbot: QtBot, tmp_path: Path) -> Iterator[M
     """Build, show and start a training-mode kiosk; stopped at teardown."""
     started: list[KioskApp] = []
 
-    def build(persona: str = "jlis-test", *, mode: str = "staff", ms_per_second: int = 1000) -> KioskApp:
-        enrolled = make_enrolled(tmp_path / f"k{len(started)}", mode)
-        kiosk = KioskApp(load_settings(enrolled.config), persona=persona, ms_per_second=ms_per_second)
+    def build(
+        persona: str = "jlis-test",
+        *,
+        mode: str = "staff",
+        ms_per_second: int = 1000,
+        program: str = "demo",
+        clock: Callable[[], dt.datetime] = local_now,
+    ) -> KioskApp:
+        enrolled = make_enrolled(tmp_path / f"k{len(started)}", mode, program)
+        settings = load_settings(enrolled.config)
+        kiosk = KioskApp(settings, persona=persona, ms_per_second=ms_per_second, clock=clock)
         kiosk.enrolled = enrolled  # type: ignore[attr-defined]
         qtbot.addWidget(kiosk.window)
         kiosk.window.show()

@@ -4,6 +4,7 @@ warning with "more time" and the wipe, the language switch, and where the PIN ma
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -24,7 +25,11 @@ def _to_wait_card(qtbot: QtBot, kiosk: KioskApp) -> None:
     wait_phase(qtbot, kiosk, Phase.PROGRAM)
     click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
     wait_phase(qtbot, kiosk, Phase.CONSENT)
-    click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
+    state = kiosk.window.state
+    assert state is not None
+    for accepted in range(1, len(state.services) + 1):  # the terms of each chosen service
+        click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda n=accepted: len(kiosk.window.state.consents) == n)  # type: ignore[union-attr]
     wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
 
 
@@ -199,3 +204,43 @@ def test_the_pin_is_never_in_widget_text_or_logs(
     assert not any(pin in t for t in all_texts(kiosk.window))
     assert pin not in caplog.text
     assert all(pin not in repr(r.args) for r in caplog.records)
+
+
+def test_self_service_receipt_then_take_card_alarm(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
+    # Self-service, 10 ms per flow second: take_card_s = 10 s -> the alarm after ~100 ms.
+    kiosk = make_kiosk("jlis-test", mode="self", ms_per_second=10)
+    persona = load_persona("jlis-test")
+    _to_pin(qtbot, kiosk)
+    type_pin(qtbot, kiosk, persona.auth_pin)
+    wait_phase(qtbot, kiosk, Phase.CONFIRM)
+    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
+    click(qtbot, kiosk.window.pages["eligibility"].register)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.RECEIPT)
+    click(qtbot, kiosk.window.pages["receipt"].ok)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.TAKE_CARD)  # the card is still on the reader
+    page = kiosk.window.pages["take_card"]
+    assert not page.alarm.isVisible()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: page.alarm.isVisible(), timeout=5000)  # type: ignore[attr-defined]
+    assert "⚠" in page.alarm.text()  # type: ignore[attr-defined]
+    kiosk.training_card(False)
+    wait_phase(qtbot, kiosk, Phase.IDLE)
+    assert len(kiosk.enrolled.queued()) == 1  # type: ignore[attr-defined]
+
+
+def test_not_eligible_shows_the_reasons_and_writes_nothing(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
+    jst = dt.timezone(dt.timedelta(hours=9))
+    in_campaign = dt.datetime(2025, 2, 10, 10, 0, tzinfo=jst)
+    kiosk = make_kiosk("tochigi-utsunomiya", program="miyagi-point-2025-second", clock=lambda: in_campaign)
+    persona = load_persona("tochigi-utsunomiya")
+    _to_pin(qtbot, kiosk)
+    type_pin(qtbot, kiosk, persona.auth_pin)
+    wait_phase(qtbot, kiosk, Phase.CONFIRM)
+    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.NOT_ELIGIBLE)
+    page = kiosk.window.pages["not_eligible"]
+    assert page.reasons.text().startswith("✕ ")  # type: ignore[attr-defined]
+    assert persona.address not in "\n".join(all_texts(kiosk.window))
+    click(qtbot, page.ok)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.IDLE)
+    assert kiosk.enrolled.queued() == []  # type: ignore[attr-defined]

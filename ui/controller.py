@@ -160,7 +160,7 @@ class KioskController(QObject):
             if isinstance(effect, Wipe):
                 self.window.wipe()
             elif isinstance(effect, WarnTimeout):
-                self.window.warn(effect.seconds)
+                self.window.warn(effect.seconds, self._ms)
             elif isinstance(effect, Alarm):
                 self.window.alarm(effect.on)
             elif isinstance(effect, StartTimer):

@@ -186,6 +186,19 @@ class KioskWindow(QMainWindow):
             if isinstance(previous, PinPage):
                 previous.wipe()  # leaving the pad: no half-typed PIN stays behind
             self.stack.setCurrentWidget(page)
+            self._focus(page)
+
+    @staticmethod
+    def _focus(page: Page) -> None:
+        """Keyboard focus (hardware keypad, screen reader) starts on the page's main action, never
+        on "cancel"; the PIN page keeps it on the pad."""
+        if isinstance(page, PinPage):
+            page.pad.setFocus()
+            return
+        for candidate in page.findChildren(QPushButton):
+            if candidate.objectName() == "primary" and candidate.isVisible() and candidate.isEnabled():
+                candidate.setFocus()
+                return
 
     def current_page(self) -> str:
         """The name of the page on screen (tests, screenshots)."""
@@ -203,7 +216,10 @@ class KioskWindow(QMainWindow):
         if on:
             QApplication.beep()
 
-    def warn(self, seconds: int) -> None:
-        """Timeout warning: remember the seconds for the page, sound the bell."""
+    def warn(self, seconds: int, ms_per_second: int = 1000) -> None:
+        """Timeout warning: start the on-screen countdown, sound the bell."""
         self.warn_seconds = seconds
+        warning = self.pages["warning"]
+        assert isinstance(warning, WarningPage)
+        warning.start_countdown(seconds, ms_per_second)
         QApplication.beep()

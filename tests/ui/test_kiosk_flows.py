@@ -137,7 +137,10 @@ def test_timeout_warning_more_time_then_silence_wipes(make_kiosk: MakeKiosk, qtb
     type_pin(qtbot, kiosk, persona.auth_pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
     qtbot.waitUntil(lambda: kiosk.window.current_page() == "warning", timeout=5000)
-    assert kiosk.window.pages["warning"].extend.isVisible()  # type: ignore[attr-defined]
+    warning = kiosk.window.pages["warning"]
+    assert warning.extend.isVisible()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: warning.remaining < 30, timeout=2000)  # type: ignore[attr-defined]
+    assert f"{warning.remaining}" in warning.text.text()  # type: ignore[attr-defined]  # counting down
     click(qtbot, kiosk.window.pages["warning"].extend)  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: kiosk.window.current_page() == "confirm", timeout=2000)
     assert kiosk.window.state is not None

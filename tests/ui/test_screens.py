@@ -115,3 +115,14 @@ def test_wipe_leaves_no_personal_data_or_code(window: KioskWindow) -> None:
     for secret in (SAMPLE_RESIDENT.name, SAMPLE_RESIDENT.address, SAMPLE_CODE, "1950"):
         assert secret not in texts
     assert window.pages["receipt"].qr.pixmap().isNull()  # type: ignore[attr-defined]
+
+
+def test_focus_starts_on_the_main_action(window: KioskWindow) -> None:
+    samples = dict(sample_states(DEMO))
+    for name, expected in (("error_card_removed", "ok"), ("eligibility", "register"), ("confirm", "yes")):
+        window.show_state(samples["idle"])
+        window.show_state(samples[name])
+        page = window.stack.currentWidget()
+        assert getattr(page, expected).hasFocus(), name
+    window.show_state(samples["pin_entry"])
+    assert window.pages["pin"].pad.hasFocus()  # type: ignore[attr-defined]

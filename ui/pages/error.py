@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
+
 from kiosk.flow import RETRYABLE, Acknowledge, Cancel, Extend, FlowState
 from kiosk.messages import TIMEOUT_WARNING, error_text
 from ui.i18n import message, ui_text
@@ -37,7 +39,8 @@ class ErrorPage(Page):
 
 
 class WarningPage(Page):
-    """No input for a while: "more time" (Extend) or end now; silence ends and wipes the session."""
+    """No input for a while: "more time" (Extend) or end now; silence ends and wipes the session.
+    The seconds left count down on screen."""
 
     def __init__(self, post: Post) -> None:
         super().__init__(post)
@@ -51,10 +54,35 @@ class WarningPage(Page):
         self.buttons.addWidget(self.end)
         self.buttons.addWidget(self.extend)
         self.finish_layout()
+        self.remaining = 0
+        self._language = "ja"
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self._count_down)
+
+    def start_countdown(self, seconds: int, ms_per_second: int = 1000) -> None:
+        """Show ``seconds`` and count down once per (flow) second."""
+        self.remaining = seconds
+        self._tick.start(ms_per_second)
+        self._show_text()
+
+    def _count_down(self) -> None:
+        self.remaining = max(0, self.remaining - 1)
+        if self.remaining == 0 or not self.isVisible():
+            self._tick.stop()
+        self._show_text()
+
+    def _show_text(self) -> None:
+        self.text.setText(message(TIMEOUT_WARNING, self._language).format(s=self.remaining))
 
     def show_state(self, state: FlowState, view: View) -> None:
         language = view.language
+        self._language = language
+        if not self._tick.isActive():
+            self.remaining = view.warn_seconds
         self.title.setText(ui_text("warning_title", language))
-        self.text.setText(message(TIMEOUT_WARNING, language).format(s=view.warn_seconds))
+        self._show_text()
         set_button_text(self.end, ui_text("end_now", language))
         set_button_text(self.extend, ui_text("extend", language))
+
+    def wipe(self) -> None:
+        self._tick.stop()

@@ -48,6 +48,7 @@ def sample_states(program: Program) -> list[tuple[str, FlowState]]:
         ("program", replace(base, phase=Phase.PROGRAM)),
         ("consent", replace(chosen, phase=Phase.CONSENT)),
         ("wait_card", replace(chosen, phase=Phase.WAIT_CARD)),
+        ("wait_card_no_reader", replace(chosen, phase=Phase.WAIT_CARD, reader_available=False)),
         ("prefetch", replace(card, phase=Phase.PREFETCH)),
         ("last_try", replace(card, phase=Phase.LAST_TRY_CONFIRM, tries_left=1)),
         ("pin_entry", replace(card, phase=Phase.PIN_ENTRY, tries_left=3)),

@@ -89,6 +89,7 @@ def test_states_carry_words_and_icons_not_colour_alone(window: KioskWindow) -> N
         ("take_card_alarm", "⚠"),
         ("pin_incorrect", "⚠"),
         ("timeout_warning", "⚠"),
+        ("wait_card_no_reader", "⚠"),
     ):
         window.show_state(samples[name])
         assert mark in "\n".join(all_texts(window.stack.currentWidget())), name
@@ -126,3 +127,13 @@ def test_focus_starts_on_the_main_action(window: KioskWindow) -> None:
         assert getattr(page, expected).hasFocus(), name
     window.show_state(samples["pin_entry"])
     assert window.pages["pin"].pad.hasFocus()  # type: ignore[attr-defined]
+
+
+def test_waiting_without_a_reader_says_so(window: KioskWindow) -> None:
+    samples = dict(sample_states(DEMO))
+    page = window.pages["wait_card"]
+    window.show_state(samples["wait_card"])
+    assert not page.no_reader.isVisible()  # type: ignore[attr-defined]
+    window.show_state(samples["wait_card_no_reader"])
+    assert page.no_reader.isVisible()  # type: ignore[attr-defined]
+    assert page.no_reader.text().startswith("⚠ ")  # type: ignore[attr-defined]

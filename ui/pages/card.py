@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from kiosk.flow import Back, Cancel, FlowState, Phase
-from kiosk.messages import REINSERT, TAKE_CARD
+from kiosk.flow import Back, Cancel, ErrorKind, FlowState, Phase
+from kiosk.messages import REINSERT, TAKE_CARD, error_text
 from ui.i18n import message, ui_text
 from ui.pages.base import Page, Post, View
 from ui.widgets import button, label, set_button_text
@@ -21,8 +21,9 @@ class WaitCardPage(Page):
         self.icon.setText("▭ ⇣")
         self.title = label("heading", center=True)
         self.hint = label("notice")
+        self.no_reader = label("danger")
         self.body.addStretch(1)
-        for widget in (self.icon, self.title, self.hint):
+        for widget in (self.icon, self.title, self.hint, self.no_reader):
             self.body.addWidget(widget)
         self.back = button(lambda: self.post(Back()))
         self.cancel = button(lambda: self.post(Cancel()))
@@ -38,6 +39,9 @@ class WaitCardPage(Page):
         else:
             self.title.setText(ui_text("wait_card", language))
             self.hint.setText(ui_text("wait_card_hint", language))
+        # The reader (or PC/SC) went away while waiting: say so; the watcher brings it back.
+        self.no_reader.setText("⚠ " + error_text(ErrorKind.READER_LOST, language))
+        self.no_reader.setVisible(not state.reader_available)
         self.back.setVisible(state.phase is Phase.WAIT_CARD)
         set_button_text(self.back, ui_text("back", language))
         set_button_text(self.cancel, ui_text("cancel", language))

@@ -9,8 +9,6 @@ import qrcode
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
-import ui.qtcompat  # noqa: F401 - keeps the process alive on PySide6 6.12 + CPython 3.11
-
 
 def qr_payload(code: str) -> str:
     """What the QR code holds: the registration code as printed, nothing else."""

@@ -13,8 +13,6 @@ from typing import Final
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-import ui.qtcompat  # noqa: F401 - keeps the process alive on PySide6 6.12 + CPython 3.11
-
 FONT_FAMILY: Final = "Noto Sans CJK JP"
 MIN_TARGET: Final = 64  # px, the smallest button side anywhere on the resident's screens
 BUTTON_HEIGHT: Final = 80

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import ui.qtcompat  # noqa: F401 - keeps the process alive on PySide6 6.12 + CPython 3.11
 from kiosk.flow import Event, FlowState, LanguageChosen, Phase, Start
 from kiosk.programs import Program
 from ui.i18n import LANGUAGES, display_language, ui_text

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-import ui.qtcompat  # noqa: F401 - keeps the process alive on PySide6 6.12 + CPython 3.11
 from kiosk.flow import Event, FlowState
 from kiosk.programs import Program
 

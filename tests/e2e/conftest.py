@@ -36,6 +36,8 @@ from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
 #: pcscd's socket; overridable only so the skip/fail rule itself can be tested.
 PCSCD_SOCKET = Path(os.environ.get("MADOGUCHI_PCSCD_SOCKET", "/run/pcscd/pcscd.comm"))
 LOCK_PATH = Path("/tmp/madoguchi-vpcd.lock")
+#: Set while this process holds the lock (see kiosk.demo_support.LOCK_HELD_ENV).
+LOCK_HELD_ENV = "MADOGUCHI_VPCD_LOCK_HELD"
 #: The vpcd reader served by DEFAULT_PORT (35963).
 READER = "Virtual PCD 00 00"
 
@@ -84,10 +86,18 @@ def vpcd_session() -> Iterator[None]:
                 if time.monotonic() > deadline:
                     pytest.fail(f"{LOCK_PATH} is held by another test run for {LOCK_TIMEOUT_S:.0f} s")
                 time.sleep(0.2)  # waiting for another process's lock, not for card state
+        # Tell everything else in this process (and its children) that the lock is held, so code
+        # that takes it itself (kiosk.demo_support.vpcd_lock, tests/ui) does not wait on us.
+        previous = os.environ.get(LOCK_HELD_ENV)
+        os.environ[LOCK_HELD_ENV] = "1"
         try:
             wait_reader_state(READER, present=False, timeout=STATE_TIMEOUT_S)
             yield
         finally:
+            if previous is None:
+                os.environ.pop(LOCK_HELD_ENV, None)
+            else:
+                os.environ[LOCK_HELD_ENV] = previous
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 

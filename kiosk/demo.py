@@ -342,7 +342,7 @@ def _register(auth_pin: str, card_info_pin: str, config: list[str]) -> str:
     _say(
         f"登録を受け付けました。受付番号: {out['code']}（{out['program']}: {', '.join(out['services'])}）。"
         "カードで署名し、暗号化して送信待ちにしました。",
-        f"Registration accepted, code {out['code']} ({out['program']}: {', '.join(out['services'])}); "
+        f"Registration queued, code {out['code']} ({out['program']}: {', '.join(out['services'])}); "
         "card-signed, sealed and queued.",
     )
     return str(out["code"])

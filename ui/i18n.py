@@ -117,7 +117,7 @@ _TEXTS: Final[dict[str, tuple[str, str, str]]] = {
     ),
     "register": ("この内容で登録する", "とうろく する", "Register"),
     "not_eligible_title": ("✕ 条件を満たしていません", "✕ じょうけんに あいません", "✕ Conditions not met"),
-    "receipt_title": ("✓ 登録を受け付けました", "✓ うけつけました", "✓ Registration accepted"),
+    "receipt_title": ("✓ 登録を受け付けました", "✓ うけつけました", "✓ Registration received"),
     "code_label": ("受付番号", "うけつけ ばんごう", "Registration code"),
     "qr_hint": (
         "QRコードには受付番号だけが入っています。",

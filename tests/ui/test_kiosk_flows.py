@@ -9,8 +9,8 @@ import logging
 import threading
 
 import pytest
-from conftest import MakeKiosk, all_texts, click, type_pin, wait_phase
 from pytestqt.qtbot import QtBot
+from uikit import MakeKiosk, all_texts, click, type_pin, wait_phase
 
 from card.virtual.persona import load_persona
 from kiosk.flow import ErrorKind, Phase

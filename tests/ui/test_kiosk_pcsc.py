@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import KIOSK_ID, all_texts, click, make_enrolled, type_pin, wait_phase
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from uikit import KIOSK_ID, all_texts, click, make_enrolled, type_pin, wait_phase
 
 from card.virtual.card import VirtualMyNumberCard
 from card.virtual.persona import load_persona

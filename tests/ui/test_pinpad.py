@@ -3,10 +3,10 @@ only complete PINs leave; the screen shows dots and a count, never digits typed.
 
 from __future__ import annotations
 
-from conftest import all_texts
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from uikit import all_texts
 
 from ui.pinpad import PIN_LENGTH, PinPad
 from ui.theme import MIN_TARGET

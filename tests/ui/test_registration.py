@@ -3,8 +3,8 @@ on the card worker thread, and the real sealed outbox; the envelope is opened as
 
 from __future__ import annotations
 
-from conftest import MakeKiosk, all_texts, click, type_pin, wait_phase
 from pytestqt.qtbot import QtBot
+from uikit import MakeKiosk, all_texts, click, type_pin, wait_phase
 
 from card.virtual.persona import load_persona
 from kiosk.flow import Phase

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import all_texts
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
+from uikit import all_texts
 
 from kiosk.programs import load_programs
 from ui.gallery import SAMPLE_CODE, SAMPLE_RESIDENT, sample_states, with_language

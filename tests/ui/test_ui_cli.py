@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import make_enrolled
+from uikit import make_enrolled
 
 ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
 

@@ -1,0 +1,189 @@
+"""Helpers and fixtures of the UI tests (conftest.py re-exports the fixtures): an enrolled throw-away
+kiosk (real sealed outbox in tmp_path),
+the KioskApp in training mode (in-process virtual card) and helpers to drive it like a resident.
+
+Runs offscreen (QT_QPA_PLATFORM=offscreen is set here if the caller did not). No __init__.py in
+tests/ui: a ``tests.ui`` package would shadow the ``ui`` package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
+from pytestqt.qtbot import QtBot
+
+from kiosk.flow import Phase
+from kiosk.registration import SignedRegistration, parse_signed
+from kiosk.settings import load_settings
+from sync import wire
+from sync.device import DeviceStore
+from sync.outbox import OUTBOX_FILE, Outbox
+from sync.sealing import open_envelope
+from ui.app import KioskApp, local_now
+from ui.theme import apply_theme
+
+ROOT = Path(__file__).resolve().parents[2]
+TRUST_DIR = ROOT / "config" / "trust" / "test"
+KIOSK_ID = "ui-test-kiosk"
+
+
+@dataclass
+class Enrolled:
+    """A kiosk profile with an enrolled data dir; ``queued()`` opens envelopes as the server does."""
+
+    config: Path
+    data_dir: Path
+    server_key: X25519PrivateKey
+    device_public: object
+
+    def queued(self) -> list[SignedRegistration]:
+        path = self.data_dir / OUTBOX_FILE
+        if not path.exists():
+            return []
+        with Outbox.open(path, recover=False) as outbox:
+            claimed = outbox.claim(ignore_schedule=True, max_records=100)
+        return [
+            parse_signed(
+                open_envelope(
+                    item.envelope,
+                    server_private_key=self.server_key,
+                    device_public_key=self.device_public,  # type: ignore[arg-type]
+                    expected_kiosk_id=KIOSK_ID,
+                )
+            )
+            for item in claimed
+        ]
+
+
+def make_enrolled(tmp: Path, mode: str = "staff", program: str = "demo") -> Enrolled:
+    data_dir = tmp / "data"
+    tmp.mkdir(parents=True, exist_ok=True)
+    config = tmp / "kiosk.toml"
+    config.write_text(
+        f"""
+[kiosk]
+id = "{KIOSK_ID}"
+mode = "{mode}"
+data_dir = "{data_dir}"
+language = "ja"
+program = "{program}"
+programs_dir = "{ROOT / "config" / "programs"}"
+
+[server]
+url = "http://127.0.0.1:1"
+
+[trust]
+jpki_auth_roots = ["{TRUST_DIR / "jpki-auth-root.pem"}"]
+
+[[trust.cvc_ca]]
+key_id = "39393939393933080530303100000000"
+public_key = "{TRUST_DIR / "cvc-ca-9999993.pem"}"
+""",
+        encoding="utf-8",
+    )
+    server_key = X25519PrivateKey.generate()
+    store = DeviceStore(data_dir)
+    device_key = store.load_or_create_device_key()
+    raw = server_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    store.pin_server("http://127.0.0.1:1", wire.EnrollResponse("dev-ui", raw, wire.SUITE_ID))
+    return Enrolled(config, data_dir, server_key, device_key.public_key())
+
+
+@pytest.fixture(scope="session")
+def qapp_cls() -> type[QApplication]:
+    return QApplication
+
+
+@pytest.fixture
+def themed(qapp: QApplication) -> QApplication:
+    apply_theme(qapp)
+    return qapp
+
+
+MakeKiosk = Callable[..., KioskApp]
+
+
+@pytest.fixture
+def make_kiosk(themed: QApplication, qtbot: QtBot, tmp_path: Path) -> Iterator[MakeKiosk]:
+    """Build, show and start a training-mode kiosk; stopped at teardown."""
+    started: list[KioskApp] = []
+
+    def build(
+        persona: str = "jlis-test",
+        *,
+        mode: str = "staff",
+        ms_per_second: int = 1000,
+        program: str = "demo",
+        clock: Callable[[], dt.datetime] = local_now,
+    ) -> KioskApp:
+        enrolled = make_enrolled(tmp_path / f"k{len(started)}", mode, program)
+        settings = load_settings(enrolled.config)
+        kiosk = KioskApp(settings, persona=persona, ms_per_second=ms_per_second, clock=clock)
+        kiosk.enrolled = enrolled  # type: ignore[attr-defined]
+        qtbot.addWidget(kiosk.window)
+        kiosk.window.show()
+        kiosk.start()
+        started.append(kiosk)
+        qtbot.waitUntil(lambda: kiosk.controller.state is not None, timeout=5000)
+        return kiosk
+
+    yield build
+    for kiosk in started:
+        kiosk.stop()
+
+
+def wait_phase(qtbot: QtBot, kiosk: KioskApp, phase: Phase, timeout: int = 10000) -> None:
+    """Wait until the window shows ``phase`` (the worker runs on its own thread)."""
+
+    def shown() -> None:
+        state = kiosk.window.state
+        assert state is not None
+        assert state.phase is phase, state.phase
+
+    qtbot.waitUntil(shown, timeout=timeout)
+
+
+def click(qtbot: QtBot, widget: QAbstractButton) -> None:
+    """A resident's tap (the button must be visible and enabled)."""
+    assert widget.isVisible(), widget.text()
+    assert widget.isEnabled(), widget.text()
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def type_pin(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
+    """Tap the digits on the pad, then OK."""
+    pad = kiosk.window.pages["pin"].pad  # type: ignore[attr-defined]
+    for digit in pin:
+        click(qtbot, pad.keys[int(digit) - 1] if digit != "0" else pad.keys[9])
+    click(qtbot, pad.ok_key)
+
+
+def all_texts(root: QWidget) -> list[str]:
+    """Every text a widget tree exposes: label/button text, accessible names and descriptions,
+    tooltips, object names and window titles."""
+    texts: list[str] = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        texts += [
+            widget.accessibleName(),
+            widget.accessibleDescription(),
+            widget.toolTip(),
+            widget.objectName(),
+            widget.windowTitle(),
+            widget.statusTip(),
+            widget.whatsThis(),
+        ]
+        if isinstance(widget, QLabel | QAbstractButton):
+            texts.append(widget.text())
+    return [t for t in texts if t]

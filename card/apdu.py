@@ -3,7 +3,8 @@
 :class:`CommandApdu` encodes ISO 7816-4 cases 1-4 in short or extended form. :class:`ApduProtocol`
 is the one façade applications use: it sends through a :class:`card.connection.CardConnection`,
 follows ``61xx`` (GET RESPONSE) and ``6Cxx`` (re-send with the exact Le), counts APDUs and bytes
-(the figures the CLI and the benchmark report), traces at :data:`TRAFFIC` (below DEBUG) with
+(the figures the CLI and the benchmark report), refuses any command naming the My Number's EFs
+(:mod:`card.privacy`), traces at :data:`TRAFFIC` (below DEBUG) with
 VERIFY data and personal EF contents redacted, and raises :class:`card.errors.ApduError` for any
 status word other than those the caller accepts. Modelled on yubikit's ``SmartCardProtocol``.
 """
@@ -20,6 +21,7 @@ from typing import IO
 from card.connection import CardConnection
 from card.constants import CLA_ISO, INS_GET_RESPONSE, INS_VERIFY
 from card.errors import ApduEncodingError, OperationCancelledError, apdu_error_for
+from card.privacy import guard_command
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +216,10 @@ class ApduProtocol:
 
         ``61xx`` is followed with GET RESPONSE and ``6Cxx`` by re-sending with Le = xx (ISO 7816-4;
         not observed on this card, protocol §2.4, handled defensively).
+
+        :raises PrivacyGuardError: the command names EF 0001 / EF 0014 (:mod:`card.privacy`); not sent.
         """
+        guard_command(command.ins, command.p1, command.p2, command.data)
         use_extended = self.extended and command.needs_extended()
         data, sw = self._transmit(command.to_bytes(extended=use_extended), redact_response=redact_response)
         if sw1(sw) == 0x6C:
@@ -233,6 +238,7 @@ class ApduProtocol:
         afterwards (the PIN path: no immutable copy of the PIN is made here). Never traced with data."""
         if len(header) != 4 or not 1 <= len(secret) <= 255:
             raise ApduEncodingError("secret APDU needs a 4-byte header and 1-255 data bytes")
+        guard_command(header[1], header[2], header[3], b"")
         self._check_cancel()
         buf = bytearray(header)
         buf.append(len(secret))

@@ -2,9 +2,10 @@
 
 Hard privacy guard (DESIGN §3, protocol §5): this class never selects or reads EF 0001 (the My
 Number) and never VERIFYs 照合番号A (EF 0014, which *is* the My Number), whatever the caller asks;
-:func:`guard_fid` raises :class:`card.errors.PrivacyGuardError` before any APDU is built. The same
-4-digit PIN also opens EF 0001, so the guard is in code, not in convention, and e2e tests prove it
-through the virtual card's access log.
+:func:`card.privacy.guard_fid` raises :class:`card.errors.PrivacyGuardError` before any APDU is
+built. The same 4-digit PIN also opens EF 0001, so the guard is in code, not in convention; the
+generic helpers below this class are guarded again in :class:`card.apdu.ApduProtocol`
+(:mod:`card.privacy`), and e2e tests prove it through the virtual card's access log.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from card.constants import (
     FID_CI_BASIC_FOUR,
     FID_CI_CVC,
     FID_CI_INTEGRITY,
-    FID_CI_MY_NUMBER,
     FID_CI_PIN,
-    FID_CI_VERIFICATION_A,
     INS_COMPUTE_SIGNATURE,
     P1_SIGN_PKCS1_AS_SUPPLIED,
     P2_CARD_INFO_OWN_KEY,
@@ -45,21 +44,15 @@ from card.parsers import (
     parse_cvc,
     parse_integrity_record,
 )
+from card.privacy import FORBIDDEN_FIDS, guard_fid
 
-#: FIDs this application never touches: the My Number EF and 照合番号A.
-FORBIDDEN_FIDS = frozenset({FID_CI_MY_NUMBER, FID_CI_VERIFICATION_A})
+__all__ = ["FORBIDDEN_FIDS", "CardInfoApplication", "guard_fid"]
 
 # Size hints (protocol §1.2, §4.3): records whose documented size is exact are read in one APDU.
 BASIC_FOUR_HINT = 256  # short Le=00 covers typical records; a long address costs one more APDU
 INTEGRITY_HINT = 336
 CVC_HINT = 568
 AP_KEY_HINT = 536
-
-
-def guard_fid(fid: int) -> None:
-    """Refuse EF 0001 and EF 0014 of this AP (raises before any APDU)."""
-    if fid in FORBIDDEN_FIDS:
-        raise PrivacyGuardError(f"EF {fid:04X} of the card-info AP is never accessed by this kiosk")
 
 
 class CardInfoApplication:

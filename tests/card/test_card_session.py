@@ -255,6 +255,42 @@ def test_privacy_guard_refuses_whatever_the_caller_asks() -> None:
     assert card.access_log == []
 
 
+def test_privacy_guard_holds_below_the_card_info_class() -> None:
+    """The generic helpers and raw commands are guarded too: with the card-info AP selected and its
+    PIN verified (so EF 0001 *would* open), none of them reaches the card."""
+    from card.apdu import CommandApdu
+    from card.files import read_tlv_file
+    from card.jpki import query_tries, select_ef, verify_pin
+
+    persona = load_persona("miyagi-sendai")
+    card = _card(persona)
+    protocol = ApduProtocol(InProcessConnection(card))
+    app = CardInfoApplication(protocol)
+    app.select()
+    pin, card_info_pin = _pins(persona)
+    app.verify_pin(card_info_pin if card_info_pin is not None else pin)
+    before = len(card.access_log)
+    attempts = [
+        lambda: read_tlv_file(protocol, 0x0001, hint=17, redact=True),
+        lambda: select_ef(protocol, 0x0001),
+        lambda: select_ef(protocol, 0x0014),
+        lambda: query_tries(protocol, PinKind.CARD_INFO, 0x0014),
+        lambda: verify_pin(protocol, PinKind.CARD_INFO, 0x0014, bytearray(b"1234")),
+        lambda: protocol.send(CommandApdu(0x00, 0xB0, 0x81, 0x00, le=17)),
+        lambda: protocol.send(CommandApdu(0x00, 0xA4, 0x00, 0x0C, bytes.fromhex("0001"))),
+        lambda: protocol.send(CommandApdu(0x00, 0xA4, 0x08, 0x0C, bytes.fromhex("00010014"))),
+        lambda: protocol.transmit(CommandApdu(0x00, 0x20, 0x00, 0x94)),
+        lambda: protocol.transmit_secret(bytes.fromhex("00200094"), bytearray(b"1234")),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PrivacyGuardError):
+            attempt()
+    assert len(card.access_log) == before
+    assert all(entry.ef not in (0x0001, 0x0014) for entry in card.access_log)
+    # The documented reads are untouched by the guard.
+    assert app.read_basic_four().name
+
+
 def test_traffic_trace_redacts_pin_and_personal_data(caplog: pytest.LogCaptureFixture) -> None:
     persona = load_persona("miyagi-sendai")
     with caplog.at_level(TRAFFIC, logger="card"):

@@ -112,21 +112,29 @@ def _fail(args: argparse.Namespace, failure: CliFailure) -> int:
 
 
 def read_secret_line(stream: IO[bytes]) -> bytearray:
-    """One line from ``stream`` into a bytearray (without the line end); never via ``str``."""
-    buf = bytearray()
+    """One line from ``stream`` into a bytearray (without the line end); never via ``str``.
+
+    The digits go into a buffer allocated once at its full size (a growing bytearray is reallocated
+    and leaves copies of the first digits in freed memory); the line is then copied into an
+    exact-size bytearray and the scratch buffer zeroed. The stream's own read buffer (``sys.stdin``
+    is buffered) still holds the line until it is overwritten: unavoidable from Python.
+    """
+    scratch = bytearray(_MAX_PIN_LINE + 1)
+    n = 0
     one = bytearray(1)
-    while True:
-        n = stream.readinto(one) if hasattr(stream, "readinto") else 0
-        if not n:
-            break
-        if one[0] == 0x0A:
-            break
-        if len(buf) <= _MAX_PIN_LINE:
-            buf += one
-    one[0] = 0
-    if buf.endswith(b"\r"):
-        buf.pop()
-    return buf
+    try:
+        while stream.readinto(one):  # type: ignore[attr-defined]  # sys.stdin.buffer has it
+            if one[0] == 0x0A:
+                break
+            if n < len(scratch):
+                scratch[n] = one[0]
+                n += 1
+        if n and scratch[n - 1] == 0x0D:
+            n -= 1
+        return scratch[:n]
+    finally:
+        one[0] = 0
+        scratch[:] = bytes(len(scratch))
 
 
 # -- handlers ---------------------------------------------------------------------------------

@@ -5,7 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-export MADOGUCHI_TEST_PG_DSN=${MADOGUCHI_TEST_PG_DSN:-$(scripts/postgres.sh)}
+# Assigned before the export: `export X=$(cmd)` would hide a failing postgres.sh from `set -e`, and
+# an empty DSN makes every PostgreSQL test skip (tests/server/conftest.py) while the run stays green.
+MADOGUCHI_TEST_PG_DSN=${MADOGUCHI_TEST_PG_DSN:-$(scripts/postgres.sh)}
+if [ -z "$MADOGUCHI_TEST_PG_DSN" ]; then
+  echo "test: scripts/postgres.sh gave no DSN; the PostgreSQL tests would be skipped" >&2
+  exit 1
+fi
+export MADOGUCHI_TEST_PG_DSN
 export QT_QPA_PLATFORM=offscreen
 export MADOGUCHI_REQUIRE_E2E=1  # e2e tests fail (not skip) when pcscd + vpcd are missing
 

@@ -256,8 +256,10 @@ def _registration(ws: Workspace, persona_name: str, *, keep_server: bool) -> int
     try:
         server.start()
         _say(f"中央サーバーが {ws.url} で稼働中です。", f"The central server is up at {ws.url}.")
-        _step(4, f"enroll --server {ws.url} --token …")
-        _checked(_madoguchi(["enroll", "--server", ws.url, f"--token={token}", *config]), "enroll")
+        _step(4, f"enroll --server {ws.url} --token - (the token on stdin, out of the process list)")
+        _checked(
+            _madoguchi(["enroll", "--server", ws.url, "--token", "-", *config], stdin=token + "\n"), "enroll"
+        )
         _say(
             f"端末 {KIOSK_ID} をサーバーに登録し、サーバーの公開鍵を固定しました。",
             f"Enrolled kiosk {KIOSK_ID} and pinned the server's public key.",

@@ -214,10 +214,15 @@ def _registration_status(ws: Workspace, code: str) -> dict[str, Any]:
     """What the resident's receipt lookup shows for ``code`` (no personal data)."""
     import httpx
 
-    reply = httpx.get(f"{ws.url}/v1/registrations/{code}", timeout=5.0)
-    if reply.status_code != 200:
-        raise DemoError(f"GET /v1/registrations/<code> answered {reply.status_code}")
-    body = reply.json()
+    try:
+        reply = httpx.get(f"{ws.url}/v1/registrations/{code}", timeout=5.0)
+        if reply.status_code != 200:
+            raise DemoError(f"GET /v1/registrations/<code> answered {reply.status_code}")
+        body = reply.json()
+    except httpx.HTTPError as exc:  # the demo's error tree, not a traceback (and the server is stopped)
+        raise DemoError(f"GET /v1/registrations/<code> failed ({type(exc).__name__})") from None
+    except ValueError:
+        raise DemoError("GET /v1/registrations/<code>: not JSON") from None
     if not isinstance(body, dict):
         raise DemoError("GET /v1/registrations/<code>: not an object")
     return body

@@ -32,11 +32,14 @@ class AuthCertificate:
     """The JPKI user-authentication certificate (EF 000A). Its subject has no personal data (§4.4)."""
 
     der: bytes = field(repr=False)
-    serial_number: int
+    #: Identifies the holder's certificate for years (the local index keeps only an HMAC of it).
+    serial_number: int = field(repr=False)
     not_before: dt.datetime
     not_after: dt.datetime
     issuer: str
-    subject: str
+    subject: str = field(repr=False)
+    #: The parsed certificate, kept so that the checks after the PIN do not parse the DER again.
+    certificate: x509.Certificate = field(repr=False, compare=False)
 
     @property
     def serial_hex(self) -> str:
@@ -77,6 +80,7 @@ def parse_auth_certificate(data: bytes) -> AuthCertificate:
         not_after=cert.not_valid_after_utc,
         issuer=issuer,
         subject=subject,
+        certificate=cert,
     )
 
 

@@ -46,8 +46,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from card.apdu import ApduProtocol, TrafficStats
 from card.card_info import CardInfoApplication
 from card.certificates import AuthCertificate, parse_auth_certificate
@@ -326,7 +324,7 @@ class MyNumberCardSession:
         finally:
             wipe(pin, card_info_pin)
         prefetch = self._prefetch
-        certificate = x509.load_der_x509_certificate(prefetch.auth_certificate.der)
+        certificate = prefetch.auth_certificate.certificate  # parsed once, at prefetch
         verification = Verification(
             chain=verify_auth_chain(certificate, self._trust, self._now()),
             signature_valid=verify_card_signature(certificate, challenge, signature),

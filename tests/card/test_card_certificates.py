@@ -27,6 +27,10 @@ def test_auth_certificate_from_a_padded_ef() -> None:
     assert info.not_after == cert.not_valid_after_utc
     assert "997794E9AGCIEG13221003A" in info.subject
     assert "der" not in repr(info)
+    assert "abcdef" not in repr(info).lower()
+    assert str(0xABCDEF) not in repr(info)
+    assert "997794E9AGCIEG13221003A" not in repr(info)
+    assert info.certificate.serial_number == 0xABCDEF
 
 
 def test_sign_certificate_san_other_names() -> None:

@@ -224,6 +224,24 @@ def test_removal_during_verify_forgets_the_count_and_requeries() -> None:
     assert session.tries_left.card_info is None
 
 
+def test_the_auth_certificate_is_parsed_once_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefetch parses the certificate; the checks after the PIN reuse it (no second DER parse)."""
+    parses = []
+    real = x509.load_der_x509_certificate
+
+    def counting(data: bytes) -> x509.Certificate:
+        parses.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(x509, "load_der_x509_certificate", counting)
+    persona = load_persona("miyagi-sendai")
+    pin, ci_pin = _pins(persona)
+    with _session(_card(persona)) as session:
+        result = session.read(pin, card_info_pin=ci_pin)
+    assert result.verification.chain is TrustStatus.VERIFIED
+    assert len(parses) == 1
+
+
 def test_sign_with_auth_key_after_read() -> None:
     persona = load_persona("miyagi-sendai")
     card = _card(persona)

@@ -113,7 +113,7 @@ def _handle(args: argparse.Namespace) -> int:
     from kiosk.sequence import RecordSequence
     from kiosk.settings import load_settings
     from sync.device import DeviceStore
-    from sync.errors import SyncError
+    from sync.errors import NotEnrolledError, SyncError
     from sync.outbox import OUTBOX_FILE, Outbox
 
     try:
@@ -141,7 +141,7 @@ def _handle(args: argparse.Namespace) -> int:
         sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)
         outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
     except SyncError as exc:
-        code = "not_enrolled" if type(exc).__name__ == "NotEnrolledError" else "queue_failed"
+        code = "not_enrolled" if isinstance(exc, NotEnrolledError) else "queue_failed"
         return _error(args, code, str(exc))
 
     pin = read_secret_line(sys.stdin.buffer)

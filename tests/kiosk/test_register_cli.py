@@ -40,12 +40,12 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str,
 
 
 @pytest.mark.parametrize(
-    ("program", "services", "exit_code", "needle"),
+    ("program", "services", "exit_code", "needle", "error_code"),
     [
-        ("nope", "point", 2, "unknown programme"),
-        ("miyagi-point-2025-second", "point", 2, "requires the services"),
-        ("demo", "shopping", 2, "offers"),
-        ("demo", "point", 10, "enroll"),
+        ("nope", "point", 2, "unknown programme", "usage"),
+        ("miyagi-point-2025-second", "point", 2, "requires the services", "usage"),
+        ("demo", "shopping", 2, "offers", "usage"),
+        ("demo", "point", 10, "enroll", "not_enrolled"),
     ],
 )
 def test_refusals_before_the_card(
@@ -55,6 +55,7 @@ def test_refusals_before_the_card(
     services: str,
     exit_code: int,
     needle: str,
+    error_code: str,
 ) -> None:
     config = _profile(tmp_path)
     code, out = _run(capsys, "--config", str(config), "--program", program, "--services", services)
@@ -62,7 +63,7 @@ def test_refusals_before_the_card(
     error = out["error"]
     assert isinstance(error, dict)
     assert needle in str(error["message"])
-    assert error["code"] in {"usage", "not_enrolled"}
+    assert error["code"] == error_code
 
 
 def test_bad_profile_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from enum import Enum, unique
 from typing import Final
 
-from kiosk.address import parse_address
+from kiosk.address import ParsedAddress, parse_address
 from kiosk.programs import JST, Localized, Program
 
 
@@ -130,13 +130,16 @@ def check_eligibility(
     services: Iterable[str],
     now: datetime,
     already_registered_here: bool,
+    parsed_address: ParsedAddress | None = None,
 ) -> Eligibility:
     """Apply the offline rules of ``program`` at the kiosk's time ``now`` (aware datetime).
 
     Every failing rule is reported, in a stable order, so the resident hears all reasons at once.
+    ``parsed_address`` is ``parse_address(address)`` when the caller has it already (the server
+    needs the municipality too and would otherwise parse every address twice).
     """
     codes: list[ReasonCode] = []
-    parsed = parse_address(address)
+    parsed = parse_address(address) if parsed_address is None else parsed_address
     rule = program.residency
     if not rule.unrestricted:
         if parsed.prefecture is None or (rule.municipalities and parsed.municipality is None):

@@ -14,7 +14,6 @@ candidate names or serial numbers, and keys from two servers never match.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -60,7 +59,8 @@ class PersonKeyer:
         return "PersonKeyer(<secret>)"
 
     def _mac(self, label: bytes, value: bytes) -> bytes:
-        return hmac.new(self._secret, label + value, hashlib.sha256).digest()
+        # hmac.digest is the one-shot C path: the same HMAC-SHA256 as hmac.new(...).digest()
+        return hmac.digest(self._secret, label + value, "sha256")
 
     def primary(self, issuer_der: bytes, serial: int) -> bytes:
         """Key of one certificate: issuer DER and serial, length-prefixed so no two pairs collide."""
@@ -74,14 +74,19 @@ class PersonKeyer:
 
     def address(self, address: str) -> bytes:
         """Key of a normalised address, compared only for equality."""
-        return self._mac(_ADDRESS, normalize_address(address).encode("utf-8"))
+        return self.normalized_address(normalize_address(address))
+
+    def normalized_address(self, normalized: str) -> bytes:
+        """:meth:`address` for text already in :func:`normalize_address` form (normalising is not
+        idempotent for every input, so the caller passes the one normalisation it already made)."""
+        return self._mac(_ADDRESS, normalized.encode("utf-8"))
 
     def keys(
-        self, *, issuer_der: bytes, serial: int, name: str, birth_date: date, address: str
+        self, *, issuer_der: bytes, serial: int, name: str, birth_date: date, normalized_address: str
     ) -> PersonKeys:
-        """All three keys for one record."""
+        """All three keys for one record; ``normalized_address`` is ``normalize_address(address)``."""
         return PersonKeys(
             primary=self.primary(issuer_der, serial),
             secondary=self.secondary(name, birth_date),
-            address=self.address(address),
+            address=self.normalized_address(normalized_address),
         )

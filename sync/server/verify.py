@@ -197,6 +197,7 @@ class RecordVerifier:
         if program is None:
             return reject("unknown_program")
         resident = record.resident
+        parsed = parse_address(resident.address)  # once: eligibility, municipality and person key
         eligibility = check_eligibility(
             program,
             address=resident.address,
@@ -204,6 +205,7 @@ class RecordVerifier:
             services=record.services,
             now=registered_at,
             already_registered_here=False,
+            parsed_address=parsed,
         )
         if not eligibility.eligible:
             return reject(eligibility.codes[0].value)
@@ -211,7 +213,6 @@ class RecordVerifier:
             flags.append("clock_skew")
         if abs(registered_at - parse_timestamp(envelope.created_at)) > MAX_CLOCK_SKEW:
             flags.append("clock_mismatch")
-        parsed = parse_address(resident.address)
         municipality = (parsed.county or "") + (parsed.municipality or "") + (parsed.ward or "")
         return Verified(
             envelope=envelope,
@@ -228,7 +229,7 @@ class RecordVerifier:
                 serial=chain.serial,
                 name=resident.name,
                 birth_date=resident.birth_date,
-                address=resident.address,
+                normalized_address=parsed.normalized,
             ),
             flags=tuple(flags),
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.address import parse_address
 from kiosk.eligibility import FINAL_NOTICE, ReasonCode, age_on, check_eligibility
 from kiosk.programs import load_programs
 
@@ -138,3 +139,25 @@ def test_not_resident_reason_text() -> None:
 )
 def test_age_on(birth: date, day: date, age: int) -> None:
     assert age_on(birth, day) == age
+
+
+@pytest.mark.parametrize(("program_id", "address", "services", "now", "already", "expected"), CASES)
+def test_a_shared_parsed_address_gives_the_same_answer(
+    program_id: str,
+    address: str,
+    services: tuple[str, ...],
+    now: datetime,
+    already: bool,
+    expected: tuple[ReasonCode, ...],
+) -> None:
+    """The server passes the address it parsed once; the answer must not depend on who parsed it."""
+    plain = check_eligibility(
+        PROGRAMS[program_id], address=address, birth_date=date(1980, 1, 1), services=services, now=now,
+        already_registered_here=already,
+    )  # fmt: skip
+    shared = check_eligibility(
+        PROGRAMS[program_id], address=address, birth_date=date(1980, 1, 1), services=services, now=now,
+        already_registered_here=already, parsed_address=parse_address(address),
+    )  # fmt: skip
+    assert shared == plain
+    assert shared.codes == expected

@@ -134,3 +134,25 @@ def test_verified_record_repr_has_no_personal_data() -> None:
     who = persona("miyagi-sendai")
     for secret in (who.name, who.address, "仙台", str(checked.chain.serial), who.birth_date.isoformat()):
         assert secret not in text
+
+
+def test_person_keys_are_the_stored_hmac_and_accept_a_shared_normalisation() -> None:
+    """Keys already in databases must not change: the one-shot HMAC equals the streaming one."""
+    import hashlib
+    import hmac
+
+    from kiosk.address import parse_address
+
+    secret = bytes(range(32))
+    keyer = PersonKeyer(secret)
+    raw = "宮城県仙台市青葉区本町３－８－１"
+    label = b"madoguchi.person.address.v1\x00"
+    expected = hmac.new(secret, label + "宮城県仙台市青葉区本町3-8-1".encode(), hashlib.sha256)
+    assert keyer.address(raw) == expected.digest()
+    keys = keyer.keys(
+        issuer_der=b"issuer", serial=7, name="佐藤 花子", birth_date=date(1985, 6, 12),
+        normalized_address=parse_address(raw).normalized,
+    )  # fmt: skip
+    assert keys.address == keyer.address(raw)
+    assert keys.primary == keyer.primary(b"issuer", 7)
+    assert keys.secondary == keyer.secondary("佐藤花子", "1985-06-12")

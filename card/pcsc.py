@@ -112,14 +112,22 @@ class PcscConnection:
         self._pci = scard.SCARD_PCI_T1 if protocol == scard.SCARD_PROTOCOL_T1 else scard.SCARD_PCI_T0
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        """Send one APDU; any transport failure means the card is gone (pcsc-test-stack §3)."""
+        """Send one APDU; any transport failure means the card is gone (pcsc-test-stack §3).
+
+        pyscard takes a list of ints: for a VERIFY (``apdu`` is then the zeroable bytearray of
+        :meth:`card.apdu.ApduProtocol.transmit_secret`) that list is overwritten with zeros once sent.
+        The copy SWIG makes into a C buffer cannot be reached from Python (unavoidable).
+        """
         if self._handle is None:
             raise CardRemovedError("connection already closed")
+        command = list(apdu)
         try:
             with _translate():
-                hresult, response = scard.SCardTransmit(self._handle, self._pci, list(apdu))
+                hresult, response = scard.SCardTransmit(self._handle, self._pci, command)
         except ReaderError:
             raise CardRemovedError() from None
+        finally:
+            command[:] = bytes(len(command))
         if hresult != _S or len(response) < 2:
             logger.debug("transmit failed on %s: %s", self.reader_name, _message(hresult))
             raise CardRemovedError()

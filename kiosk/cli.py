@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-#: Modules that contribute sub-commands. A module is skipped only if it does not exist yet.
+#: Modules that contribute sub-commands (all of them exist: a missing one is an error, not a gap).
 COMMAND_MODULES: tuple[str, ...] = (
     "card.cli",
     "card.virtual.cli",
@@ -30,13 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

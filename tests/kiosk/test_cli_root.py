@@ -1,0 +1,14 @@
+"""The composition root registers every command of docs/development.md's ownership table."""
+
+from __future__ import annotations
+
+import argparse
+
+from kiosk.cli import build_parser
+
+
+def test_every_owned_command_is_registered() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    owned = {"card", "virtual-card", "register", "enroll", "queue", "sync", "server", "kiosk"}
+    assert set(sub.choices) == owned

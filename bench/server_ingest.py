@@ -152,6 +152,73 @@ def _make_records(args: tuple[bytes, list[tuple[str, int, int]], str]) -> list[t
     return out
 
 
+def crypto_floor(bodies: list[bytes], server_key: object, seed_hex: str) -> dict[str, float]:
+    """CPU microseconds per record of the bare cryptography every record needs, on one core, for the
+    bench's own records (no parsing, no database): the part no amount of Python tuning removes."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from card.virtual import testpki
+    from sync.sealing import HPKE_SUITE
+    from sync.wire import HPKE_INFO_LABEL, Envelope
+
+    assert isinstance(server_key, X25519PrivateKey)
+    root = testpki.auth_root().certificate
+    envelopes = [Envelope.from_json(json.loads(b)) for b in bodies]
+    devices = {
+        e.kiosk_id: Ed25519PrivateKey.from_private_bytes(
+            hashlib.sha256(bytes.fromhex(seed_hex) + e.kiosk_id.encode()).digest()
+        ).public_key()
+        for e in envelopes
+    }
+    headers = [e.header_bytes() for e in envelopes]
+    plaintexts = [
+        HPKE_SUITE.decrypt(e.ct, server_key, info=HPKE_INFO_LABEL + h)
+        for e, h in zip(envelopes, headers, strict=True)
+    ]
+    objs = [json.loads(p) for p in plaintexts]
+    ders = [base64.b64decode(o["record"]["auth_certificate"]) for o in objs]
+    sigs = [base64.b64decode(o["card_signature"]) for o in objs]
+    records = [p[p.index(b',"record":') + 10 : -len(b',"v":1}')] for p in plaintexts]
+    certs = [x509.load_der_x509_certificate(d) for d in ders]
+
+    def best(step: object) -> float:
+        assert callable(step)
+        runs = []
+        for _ in range(3):
+            start = time.process_time()
+            step()
+            runs.append(time.process_time() - start)
+        return round(1e6 * min(runs) / len(envelopes), 1)
+
+    out = {
+        "ed25519_verify": best(
+            lambda: [
+                devices[e.kiosk_id].verify(e.sig, h + e.ct) for e, h in zip(envelopes, headers, strict=True)
+            ]
+        ),
+        "hpke_open": best(
+            lambda: [
+                HPKE_SUITE.decrypt(e.ct, server_key, info=HPKE_INFO_LABEL + h)
+                for e, h in zip(envelopes, headers, strict=True)
+            ]
+        ),
+        "certificate_issuer_signature": best(
+            lambda: [x509.load_der_x509_certificate(d).verify_directly_issued_by(root) for d in ders]
+        ),
+        "card_rsa_verify": best(
+            lambda: [
+                c.public_key().verify(s, r, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+                for c, s, r in zip(certs, sigs, records, strict=True)
+            ]
+        ),
+    }
+    out["total"] = round(sum(out.values()), 1)
+    return out
+
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -265,6 +332,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
     per_kiosk: dict[str, list[bytes]] = {k: [] for k in kiosks}
     for kiosk_id, _seq, body in sorted(made, key=lambda r: (r[0], r[1])):
         per_kiosk[kiosk_id].append(body)
+    floor = crypto_floor([body for _, _, body in made[:500]], keys.hpke_private_key, seed)
 
     # --- server ---
     port = _free_port()
@@ -354,12 +422,14 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         pg_dsn = args.pg_dsn if engine == "postgresql" else None
         cpu_before, busy_before = _tree_cpu(proc.pid), _machine_busy()
         pg_before = _postgres_cpu(pg_dsn, pg_db)
+        client_before = time.process_time()  # this process's threads: the load generator's own share
         t_start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t_start
+        client_cpu = time.process_time() - client_before
         server_cpu = _tree_cpu(proc.pid) - cpu_before
         per_process = sorted(round(_tree_cpu(child), 2) for child in _children(proc.pid))
         pg_after = _postgres_cpu(pg_dsn, pg_db)
@@ -412,6 +482,10 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         "api_process_cpu_s": per_process,
         "postgres_cpu_s": round(pg_cpu, 2),
         "server_cpu_us_per_record": round(1e6 * (server_cpu + pg_cpu) / args.records, 1),
+        "api_cpu_us_per_record": round(1e6 * server_cpu / args.records, 1),
+        "postgres_cpu_us_per_record": round(1e6 * pg_cpu / args.records, 1),
+        # the bench client (httpx, one thread per connection) runs on the same 2 cores
+        "client_cpu_us_per_record": round(1e6 * client_cpu / args.records, 1),
         # load-independent capacity: records per second if the server (and PostgreSQL) had 2 idle cores
         "projected_records_per_s_on_2_idle_cores": round(
             2 * args.records / max(1e-9, server_cpu + pg_cpu), 0
@@ -424,6 +498,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         "registrations_stored": registrations,
         "grants": grants,
         "generate_s": round(generate_s, 1),
+        "crypto_floor_us_per_record_1_core": floor,
     }
 
 

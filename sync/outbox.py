@@ -316,6 +316,7 @@ class Outbox:
         """The underlying connection (benchmarks and tests inspect it)."""
         return self._conn
 
+    @_storage_errors
     def schema_version(self) -> int:
         """The highest applied migration (0 for an empty file)."""
         exists = self._conn.execute(

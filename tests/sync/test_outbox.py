@@ -200,3 +200,7 @@ def test_sqlite_failures_are_typed(outbox: Outbox) -> None:
         outbox.settle(Settlement(retry={new_id(): (0.0, "x")}))
     outbox.connection.execute("PRAGMA query_only = 0")
     assert outbox.status().counts["PENDING"] == 1  # nothing half-written
+    outbox.close()
+    for read in (outbox.schema_version, outbox.status, outbox.record_ids):
+        with pytest.raises(OutboxStorageError):  # a closed database: still the typed error
+            read()

@@ -112,14 +112,6 @@ class VpcdCard:
                 thread.join(timeout)
             self._thread = None
 
-    def wait_removed(self, timeout: float | None = None) -> bool:
-        """Wait until the loop ends (e.g. the fault plan removed the card); True if it did."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
-
     # -- socket loop -------------------------------------------------------------------------
 
     def _serve(self, sock: socket.socket) -> None:

@@ -22,7 +22,6 @@ Run: ``.venv/bin/python bench/card_session.py [--persona ID] [--runs N]``.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
@@ -31,8 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +46,9 @@ from card.trust import load_trust_store  # noqa: E402
 from card.virtual.card import VirtualMyNumberCard  # noqa: E402
 from card.virtual.persona import load_persona  # noqa: E402
 from card.virtual.vpcd import DEFAULT_PORT, VpcdCard  # noqa: E402
+from kiosk.demo_support import vpcd_lock  # noqa: E402
 
 READER = "Virtual PCD 00 00"
-LOCK = Path("/tmp/madoguchi-vpcd.lock")
 PKCS11_MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 
 #: The real-card model (assumptions, see the module docstring and docs/card-layer.md).
@@ -112,16 +109,6 @@ def _median(phases: list[Phase]) -> Phase:
 
 
 # -- PC/SC plumbing -------------------------------------------------------------------------------
-
-
-@contextmanager
-def vpcd_lock() -> Iterator[None]:
-    with LOCK.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def wait_state(context: PcscContext, present: bool, timeout: float = 10.0) -> None:

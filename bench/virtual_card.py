@@ -14,7 +14,6 @@ Method: ``time.perf_counter`` around each operation, medians and p95 over N repe
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ from card.virtual.card import VirtualMyNumberCard  # noqa: E402
 from card.virtual.inprocess import InProcessConnection  # noqa: E402
 from card.virtual.persona import list_personas, load_persona  # noqa: E402
 from card.virtual.vpcd import VpcdCard  # noqa: E402
+from kiosk.demo_support import vpcd_lock  # noqa: E402
 
 READER = "Virtual PCD 00 00"
 SELECT_JPKI = bytes.fromhex("00A4040C0AD392F000260100000001")
@@ -84,10 +84,10 @@ def in_process() -> dict[str, object]:
 
 
 def vpcd() -> dict[str, object]:
+    from smartcard.Exceptions import SmartcardException
     from smartcard.System import readers
 
-    with open("/tmp/madoguchi-vpcd.lock", "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    with vpcd_lock():
         card = VirtualMyNumberCard(load_persona("miyagi-long-address"))
         with VpcdCard(card):
             reader = next(r for r in readers() if str(r) == READER)
@@ -96,7 +96,7 @@ def vpcd() -> dict[str, object]:
                 try:
                     connection.connect()
                     break
-                except Exception:
+                except SmartcardException:  # not seen by pcscd yet
                     time.sleep(0.05)
             selects = []
             for _ in range(1000):

@@ -18,11 +18,10 @@ Usage::
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,10 @@ from card.virtual.card import VirtualMyNumberCard
 from card.virtual.faults import FaultPlan
 from card.virtual.persona import Persona, load_persona
 from card.virtual.vpcd import DEFAULT_PORT, VpcdCard
+from kiosk.demo_support import LOCK_HELD_ENV, LOCK_PATH, vpcd_lock
 
 #: pcscd's socket; overridable only so the skip/fail rule itself can be tested.
 PCSCD_SOCKET = Path(os.environ.get("MADOGUCHI_PCSCD_SOCKET", "/run/pcscd/pcscd.comm"))
-LOCK_PATH = Path("/tmp/madoguchi-vpcd.lock")
-#: Set while this process holds the lock (see kiosk.demo_support.LOCK_HELD_ENV).
-LOCK_HELD_ENV = "MADOGUCHI_VPCD_LOCK_HELD"
 #: The vpcd reader served by DEFAULT_PORT (35963).
 READER = "Virtual PCD 00 00"
 
@@ -76,16 +73,11 @@ def vpcd_session() -> Iterator[None]:
         if _require_e2e():
             pytest.fail(message + " and MADOGUCHI_REQUIRE_E2E=1")
         pytest.skip(message)
-    with LOCK_PATH.open("a") as handle:
-        deadline = time.monotonic() + LOCK_TIMEOUT_S
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{LOCK_PATH} is held by another test run for {LOCK_TIMEOUT_S:.0f} s")
-                time.sleep(0.2)  # waiting for another process's lock, not for card state
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(vpcd_lock(timeout=LOCK_TIMEOUT_S))
+        except TimeoutError:
+            pytest.fail(f"{LOCK_PATH} is held by another test run for {LOCK_TIMEOUT_S:.0f} s")
         # Tell everything else in this process (and its children) that the lock is held, so code
         # that takes it itself (kiosk.demo_support.vpcd_lock, tests/ui) does not wait on us.
         previous = os.environ.get(LOCK_HELD_ENV)
@@ -98,7 +90,6 @@ def vpcd_session() -> Iterator[None]:
                 os.environ.pop(LOCK_HELD_ENV, None)
             else:
                 os.environ[LOCK_HELD_ENV] = previous
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def wait_reader_state(reader: str, *, present: bool, timeout: float = STATE_TIMEOUT_S) -> None:

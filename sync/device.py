@@ -61,9 +61,14 @@ def write_private_file(path: Path, data: bytes) -> None:
     """Atomically write ``data`` to ``path`` with mode 0600 (never briefly world-readable).
 
     ``os.open`` with mode 0600 and ``O_EXCL`` creates the temporary file with the final mode, so no
-    umask race exists; fsync before and after the rename makes the new content durable.
+    umask race exists; fsync before and after the rename makes the new content durable. A temporary
+    file left by a crash is removed first: a kiosk process that always runs with the same pid (pid 1
+    in a container) would otherwise fail on it forever.
+
+    :raises OSError: the caller translates it into its own error tree.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.write(fd, data)
@@ -79,7 +84,10 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with mode 0700 if missing; tighten an existing one to 0700."""
+    """Create ``path`` (and parents) with mode 0700 if missing; tighten an existing one to 0700.
+
+    :raises OSError: the caller translates it into its own error tree.
+    """
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if stat.S_IMODE(path.stat().st_mode) & 0o077:
         path.chmod(0o700)
@@ -113,9 +121,15 @@ class DeviceStore:
         self.key_path = data_dir / DEVICE_KEY_FILE
         self.server_path = data_dir / SERVER_FILE
 
+    def _ensure_dir(self) -> None:
+        try:
+            ensure_private_dir(self.data_dir)
+        except OSError as exc:
+            raise KeyFileError(f"{self.data_dir}: cannot create the directory ({exc.strerror})") from None
+
     def load_or_create_device_key(self) -> Ed25519PrivateKey:
         """Return the device key, generating and storing it (0600) on first use."""
-        ensure_private_dir(self.data_dir)
+        self._ensure_dir()
         try:
             return self.load_device_key()
         except NotEnrolledError:
@@ -124,7 +138,10 @@ class DeviceStore:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        write_private_file(self.key_path, pem)
+        try:
+            write_private_file(self.key_path, pem)
+        except OSError as exc:
+            raise KeyFileError(f"{self.key_path}: cannot write ({exc.strerror})") from None
         logger.info("generated a new device key in %s", self.key_path)
         return key
 
@@ -181,7 +198,7 @@ class DeviceStore:
 
         :raises ServerKeyMismatchError: another server key is already pinned.
         """
-        ensure_private_dir(self.data_dir)
+        self._ensure_dir()
         try:
             current: PinnedServer | None = self.load_server()
         except NotEnrolledError:
@@ -205,7 +222,10 @@ class DeviceStore:
             "server_public_key": wire.b64encode(pinned.public_key),
             "enrolled_at": pinned.enrolled_at,
         }
-        write_private_file(self.server_path, json.dumps(body, indent=2, sort_keys=True).encode() + b"\n")
+        try:
+            write_private_file(self.server_path, json.dumps(body, indent=2, sort_keys=True).encode() + b"\n")
+        except OSError as exc:
+            raise KeyFileError(f"{self.server_path}: cannot write ({exc.strerror})") from None
         return pinned
 
     def sealer(self, kiosk_id: str) -> DeviceSealer:

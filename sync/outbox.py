@@ -275,8 +275,11 @@ class Outbox:
         :raises OutboxStorageError: the file cannot be opened or migrated.
         :raises SchemaVersionError: the file is from a newer program.
         """
-        ensure_private_dir(path.parent)
-        _create_private_file(path)
+        try:
+            ensure_private_dir(path.parent)
+            _create_private_file(path)
+        except OSError as exc:
+            raise OutboxStorageError(f"{path}: cannot create ({exc.strerror})") from None
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         except sqlite3.Error as exc:

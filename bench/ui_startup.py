@@ -171,32 +171,20 @@ def _enrolled_config(folder: Path) -> Path:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+    from kiosk.demo_support import profile_with_test_trust
     from sync import wire
     from sync.device import DeviceStore
 
     data_dir = folder / "data"
-    trust = ROOT / "config" / "trust" / "test"
     config = folder / "kiosk.toml"
     config.write_text(
-        f"""
-[kiosk]
-id = "bench-kiosk"
-mode = "staff"
-data_dir = "{data_dir}"
-language = "ja"
-program = "demo"
-programs_dir = "{ROOT / "config" / "programs"}"
-
-[server]
-url = "http://127.0.0.1:1"
-
-[trust]
-jpki_auth_roots = ["{trust / "jpki-auth-root.pem"}"]
-
-[[trust.cvc_ca]]
-key_id = "39393939393933080530303100000000"
-public_key = "{trust / "cvc-ca-9999993.pem"}"
-""",
+        profile_with_test_trust(
+            kiosk_id="bench-kiosk",
+            mode="staff",
+            data_dir=data_dir,
+            program="demo",
+            server_url="http://127.0.0.1:1",
+        ),
         encoding="utf-8",
     )
     store = DeviceStore(data_dir)

@@ -38,6 +38,7 @@ from kiosk.demo_support import (
     LOCK_HELD_ENV,
     READER,
     DemoError,
+    profile_with_test_trust,
     vpcd_lock,
     wait_reader,
 )
@@ -90,27 +91,15 @@ def _free_port(avoid: str) -> int:
 
 def _write_profile(ws: Workspace) -> None:
     """The demo kiosk profile (config/kiosk.demo.toml) pointed at this run's directories and port."""
-    trust = ROOT / "config" / "trust" / "test"
     ws.profile.write_text(
-        f"""# Written by kiosk.demo for one run; trusts only the project's test J-LIS hierarchy.
-[kiosk]
-id = "{KIOSK_ID}"
-mode = "staff"
-data_dir = "{ws.kiosk_data}"
-language = "ja"
-program = "{PROGRAM}"
-programs_dir = "{ROOT / "config" / "programs"}"
-
-[server]
-url = "{ws.url}"
-
-[trust]
-jpki_auth_roots = ["{trust / "jpki-auth-root.pem"}"]
-
-[[trust.cvc_ca]]
-key_id = "39393939393933080530303100000000"
-public_key = "{trust / "cvc-ca-9999993.pem"}"
-""",
+        profile_with_test_trust(
+            kiosk_id=KIOSK_ID,
+            mode="staff",
+            data_dir=ws.kiosk_data,
+            program=PROGRAM,
+            server_url=ws.url,
+            comment="Written by kiosk.demo for one run; trusts only the project's test J-LIS hierarchy.",
+        ),
         encoding="utf-8",
     )
 

@@ -32,6 +32,7 @@ from card.trust import load_trust_store
 from card.virtual.card import VirtualMyNumberCard
 from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
+from kiosk.demo_support import profile_with_test_trust
 from kiosk.eligibility import ReasonCode
 from kiosk.flow import (
     CardInfoPinSubmitted,
@@ -64,7 +65,6 @@ InsertCard = Callable[..., AbstractContextManager[VirtualMyNumberCard]]
 ROOT = Path(__file__).resolve().parents[2]
 READER = "Virtual PCD 00 00"
 MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
-TRUST_DIR = ROOT / "config" / "trust" / "test"
 JST = dt.timezone(dt.timedelta(hours=9))
 VPCD_SETTLE_S = 0.8
 
@@ -76,25 +76,13 @@ class Kiosk:
         self.data_dir = tmp / "data"
         self.config = tmp / "kiosk.toml"
         self.config.write_text(
-            f"""
-[kiosk]
-id = "e2e-kiosk-1"
-mode = "self"
-data_dir = "{self.data_dir}"
-language = "ja"
-program = "demo"
-programs_dir = "{ROOT / "config" / "programs"}"
-
-[server]
-url = "http://127.0.0.1:1"
-
-[trust]
-jpki_auth_roots = ["{TRUST_DIR / "jpki-auth-root.pem"}"]
-
-[[trust.cvc_ca]]
-key_id = "39393939393933080530303100000000"
-public_key = "{TRUST_DIR / "cvc-ca-9999993.pem"}"
-""",
+            profile_with_test_trust(
+                kiosk_id="e2e-kiosk-1",
+                mode="self",
+                data_dir=self.data_dir,
+                program="demo",
+                server_url="http://127.0.0.1:1",
+            ),
             encoding="utf-8",
         )
         self.server_key = X25519PrivateKey.generate()

@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from kiosk.demo_support import profile_with_test_trust
 from kiosk.flow import Phase
 from kiosk.registration import SignedRegistration, parse_signed
 from kiosk.settings import load_settings
@@ -35,7 +36,6 @@ from ui.app import KioskApp, local_now
 from ui.theme import apply_theme
 
 ROOT = Path(__file__).resolve().parents[2]
-TRUST_DIR = ROOT / "config" / "trust" / "test"
 KIOSK_ID = "ui-test-kiosk"
 
 
@@ -72,25 +72,13 @@ def make_enrolled(tmp: Path, mode: str = "staff", program: str = "demo") -> Enro
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "kiosk.toml"
     config.write_text(
-        f"""
-[kiosk]
-id = "{KIOSK_ID}"
-mode = "{mode}"
-data_dir = "{data_dir}"
-language = "ja"
-program = "{program}"
-programs_dir = "{ROOT / "config" / "programs"}"
-
-[server]
-url = "http://127.0.0.1:1"
-
-[trust]
-jpki_auth_roots = ["{TRUST_DIR / "jpki-auth-root.pem"}"]
-
-[[trust.cvc_ca]]
-key_id = "39393939393933080530303100000000"
-public_key = "{TRUST_DIR / "cvc-ca-9999993.pem"}"
-""",
+        profile_with_test_trust(
+            kiosk_id=KIOSK_ID,
+            mode=mode,
+            data_dir=data_dir,
+            program=program,
+            server_url="http://127.0.0.1:1",
+        ),
         encoding="utf-8",
     )
     server_key = X25519PrivateKey.generate()

@@ -219,6 +219,89 @@ def crypto_floor(bodies: list[bytes], server_key: object, seed_hex: str) -> dict
     return out
 
 
+def verify_steps(bodies: list[bytes], keys: object, seed_hex: str, programs_dir: Path) -> dict[str, float]:
+    """CPU microseconds per record of each step of the server's pipeline, in the server's own code,
+    one record at a time as in a batch (cold caches, every certificate new), on one core: where the
+    API process's time goes apart from HTTP and the database transaction."""
+    import hashlib
+
+    from card.virtual import testpki
+    from kiosk.address import parse_address
+    from kiosk.eligibility import check_eligibility
+    from kiosk.programs import load_programs
+    from kiosk.registration import parse_signed
+    from sync.sealing import HPKE_SUITE
+    from sync.server.chain import ChainVerifier
+    from sync.server.keys import ServerKeys
+    from sync.server.persons import PersonKeyer
+    from sync.server.stored import envelope_digest, pack
+    from sync.server.verify import _record_bytes
+    from sync.wire import HPKE_INFO_LABEL, Envelope, parse_timestamp
+
+    assert isinstance(keys, ServerKeys)
+    program = load_programs(programs_dir)["bench"]
+    chains = ChainVerifier([testpki.auth_root().certificate])
+    keyer = PersonKeyer(keys.person_secret)
+    spent: dict[str, float] = {}
+    mark = [0.0]
+
+    def lap(name: str) -> None:
+        """Charge the CPU time since the previous lap to ``name``."""
+        now = time.process_time()
+        spent[name] = spent.get(name, 0.0) + now - mark[0]
+        mark[0] = now
+
+    devices = {
+        kiosk_id: Ed25519PrivateKey.from_private_bytes(
+            hashlib.sha256(bytes.fromhex(seed_hex) + kiosk_id.encode()).digest()
+        ).public_key()
+        for kiosk_id in {json.loads(b)["kiosk_id"] for b in bodies}
+    }
+    for body in bodies:
+        mark[0] = time.process_time()
+        obj = json.loads(body)
+        lap("envelope_json")
+        env = Envelope.from_json(obj)
+        lap("envelope_parse")
+        header = env.header_bytes()
+        lap("header_bytes")
+        devices[env.kiosk_id].verify(env.sig, header + env.ct)
+        lap("ed25519_verify")
+        envelope_digest(header, env.ct, env.sig)
+        pack(header, env.ct, env.sig)
+        lap("digest_and_pack")
+        plain = HPKE_SUITE.decrypt(env.ct, keys.hpke_private_key, info=HPKE_INFO_LABEL + header)
+        lap("hpke_open")
+        signed = parse_signed(plain)
+        record = signed.record
+        lap("parse_signed")
+        chain = chains.check(record.auth_certificate)
+        lap("chain_check")
+        assert chain.public_key is not None
+        chain.public_key.verify(
+            signed.card_signature, _record_bytes(plain), padding.PKCS1v15(), hashes.SHA256()
+        )
+        lap("card_rsa_verify")
+        address = parse_address(record.resident.address)
+        lap("parse_address")
+        check_eligibility(
+            program, address=record.resident.address, birth_date=record.resident.birth_date,
+            services=record.services, now=record.kiosk.clock, already_registered_here=False,
+            parsed_address=address,
+        )  # fmt: skip
+        lap("eligibility")
+        parse_timestamp(env.created_at)
+        lap("timestamps")
+        keyer.keys(
+            issuer_der=chain.issuer_der, serial=chain.serial, name=record.resident.name,
+            birth_date=record.resident.birth_date, normalized_address=address.normalized,
+        )  # fmt: skip
+        lap("person_keys")
+    out = {name: round(1e6 * total / len(bodies), 1) for name, total in spent.items()}
+    out["total"] = round(sum(out.values()), 1)
+    return out
+
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -333,6 +416,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
     for kiosk_id, _seq, body in sorted(made, key=lambda r: (r[0], r[1])):
         per_kiosk[kiosk_id].append(body)
     floor = crypto_floor([body for _, _, body in made[:500]], keys.hpke_private_key, seed)
+    steps = verify_steps([body for _, _, body in made[:1000]], keys, seed, programs)
 
     # --- server ---
     port = _free_port()
@@ -499,6 +583,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         "grants": grants,
         "generate_s": round(generate_s, 1),
         "crypto_floor_us_per_record_1_core": floor,
+        "verify_steps_us_per_record_1_core": steps,
     }
 
 

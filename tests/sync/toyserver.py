@@ -11,12 +11,13 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from loopback import LoopbackService
 
 from sync import wire
 from sync.sealing import SealingError, open_envelope
@@ -40,7 +41,7 @@ MODES = (
 )
 
 
-class ToyServer:
+class ToyServer(LoopbackService):
     """``with ToyServer(server_key, device_public_key) as srv: srv.url ...``"""
 
     def __init__(self, server_key: X25519PrivateKey, device_key: Ed25519PublicKey | None = None) -> None:
@@ -55,22 +56,7 @@ class ToyServer:
         self.batch_sizes: list[int] = []
         self.tokens: list[str] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> ToyServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        super().__init__(self._handler())
 
     def _process(self, records: list[Any], kiosk_id: str) -> list[dict[str, Any]]:
         results = []

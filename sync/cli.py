@@ -89,6 +89,12 @@ def _enroll(args: argparse.Namespace) -> int:
     if not token:
         print("madoguchi enroll: empty token", file=sys.stderr)
         return EXIT_UNUSABLE
+    if not from_stdin:
+        print(
+            "madoguchi enroll: note: a token given as an argument is visible in the process list and "
+            "the shell history; prefer --token - (standard input)",
+            file=sys.stderr,
+        )
     try:
         settings = _settings(args.config)
         store = DeviceStore(settings.data_dir)

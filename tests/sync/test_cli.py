@@ -69,6 +69,7 @@ def test_enroll_status_sync_export(tmp_path: Path) -> None:
         r = _run("enroll", "--server", srv.url, "--token", "-", "--config", str(cfg), stdin="tok-123\n")
         assert r.returncode == 0, r.stderr
         assert srv.tokens == ["tok-123"]
+        assert "prefer --token -" not in r.stderr
         assert stat.S_IMODE((data / "device-ed25519.pem").stat().st_mode) == 0o600
 
         store = DeviceStore(data)
@@ -116,6 +117,7 @@ def test_enroll_refuses_plain_http_to_remote(tmp_path: Path, url: str) -> None:
     assert r.returncode == 2
     assert "InsecureURLError" in r.stderr
     assert "SECRET" not in r.stderr + r.stdout  # the token is never echoed
+    assert "prefer --token -" in r.stderr  # a token on the command line is discouraged
 
 
 def test_sync_service_in_the_foreground_stops_on_sigterm(tmp_path: Path) -> None:

@@ -152,7 +152,8 @@ class ReaderWatcher:
 
     @staticmethod
     def _safe(fn: Callable[..., None], *args: object) -> None:
-        # A faulty callback must not kill the watcher thread; card errors are the callback's to handle.
+        # A card error escaping a callback must not kill the watcher thread (it is logged, by type and
+        # message, which carry no personal data); any other exception is a bug and ends the thread.
         try:
             fn(*args)
         except CardError:

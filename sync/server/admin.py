@@ -8,7 +8,7 @@ to compare the two registrations opens them with ``madoguchi server show`` (audi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from kiosk.programs import Program
@@ -195,8 +195,8 @@ class ExclusionEntry:
     """One person to exclude: by name and birth date (hashed at once, never stored), or by a keyed
     hash the server produced earlier (hex)."""
 
-    name: str | None = None
-    birth_date: date | None = None
+    name: str | None = field(default=None, repr=False)
+    birth_date: date | None = field(default=None, repr=False)
     key_hash: bytes | None = None
 
 

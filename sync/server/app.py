@@ -257,7 +257,7 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
 
     @app.exception_handler(StorageError)
     async def _storage(_: Request, exc: StorageError) -> JSONResponse:
-        logger.error("database unavailable: %s", exc)
+        logger.error("database unavailable: %s", type(exc).__name__)  # no DB detail (may quote row data)
         return _error(503, "unavailable", "database unavailable", {"Retry-After": RETRY_AFTER_UNAVAILABLE})
 
     # --- kiosk endpoints ----------------------------------------------------------------------

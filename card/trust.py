@@ -135,7 +135,7 @@ def _verify_pkcs1(key: rsa.RSAPublicKey, signature: bytes, message: bytes) -> bo
     return True
 
 
-def _may_sign(certificate: x509.Certificate) -> bool:
+def may_sign(certificate: x509.Certificate) -> bool:
     """Key usage allows digitalSignature (protocol §5: chain, validity, key usage); absent = allowed."""
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -162,7 +162,7 @@ def verify_auth_chain(certificate: x509.Certificate, store: TrustStore, now: dt.
             certificate.verify_directly_issued_by(root)
         except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
             continue
-        if not _may_sign(certificate):
+        if not may_sign(certificate):
             return TrustStatus.INVALID
         for cert in (certificate, root):
             if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:

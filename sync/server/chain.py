@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from card.trust import may_sign
 from sync.server.errors import ServerConfigError
 
 
@@ -136,7 +137,7 @@ class ChainVerifier:
                 cert.verify_directly_issued_by(root)
             except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
                 continue
-            if not _may_sign(cert):
+            if not may_sign(cert):  # the same rule as the kiosk (card.trust)
                 return ChainResult(fingerprint, ChainStatus.KEY_USAGE)
             return ChainResult(
                 fingerprint,
@@ -156,17 +157,6 @@ class ChainVerifier:
         if issuer_der in self._roots:
             return ChainResult(fingerprint, ChainStatus.BAD_ISSUER_SIGNATURE)
         return ChainResult(fingerprint, ChainStatus.UNKNOWN_ROOT)
-
-
-def _may_sign(cert: x509.Certificate) -> bool:
-    """Key usage allows digitalSignature (absent = allowed), as ``card.trust`` requires on the kiosk."""
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return True
-    except ValueError:
-        return False
-    return bool(usage.digital_signature)
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

@@ -130,6 +130,38 @@ def test_seal_rejects_bad_header_fields() -> None:
         _seal(record_id="not-a-uuid")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("v", 2),
+        ("v", True),
+        ("seq", -1),
+        ("seq", 2**63),
+        ("seq", True),
+        ("record_id", "not-a-uuid"),
+        ("record_id", str(uuid.UUID(int=2**128 - 1)).upper()),
+        ("created_at", "2026-11-22T01:02:03+09:00"),
+        ("created_at", "2026-02-30T01:02:03.000Z"),
+        ("kiosk_id", ""),
+        ("kiosk_id", "k" * 65),
+        ("program_id", "bad id"),
+    ],
+)
+def test_check_header_agrees_with_the_parser(field: str, value: object) -> None:
+    """The sealing side's direct check must refuse exactly what the server's parser refuses."""
+    env = dataclasses.replace(_seal(), **{field: value})
+    with pytest.raises(wire.EnvelopeFormatError):
+        wire.Envelope.from_json(env.to_json())
+    with pytest.raises(wire.EnvelopeFormatError):
+        env.check_header()
+
+
+def test_check_header_accepts_what_the_parser_accepts() -> None:
+    env = _seal()
+    env.check_header()
+    assert wire.Envelope.from_json(env.to_json()) == env
+
+
 def test_batch_results_parser_is_strict() -> None:
     rid = str(uuid.uuid4())
     ok = wire.BatchResults.parse(json.dumps({"results": [{"record_id": rid, "status": "accepted"}]}))

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
@@ -186,7 +187,17 @@ class RegistrationRecord:
         }
 
     def canonical(self) -> bytes:
-        """The bytes the card signs (SHA-256 of them, as a PKCS#1 v1.5 DigestInfo)."""
+        """The bytes the card signs (SHA-256 of them, as a PKCS#1 v1.5 DigestInfo).
+
+        Encoded once per record and kept: one save needs them for the card, for the signature
+        check and inside the plaintext. The record is frozen and every field is immutable
+        (``dataclasses.replace`` builds a new record, without the cache), so they cannot go stale.
+        """
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> bytes:
+        # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass
         return canonical_json(self.to_obj())
 
     def digest(self) -> bytes:
@@ -202,13 +213,23 @@ class SignedRegistration:
     card_signature: bytes = field(repr=False)
 
     def to_plaintext(self) -> bytes:
-        """Canonical JSON of ``{"v": 1, "record": ..., "card_signature": ...}``."""
-        return canonical_json(
-            {
-                "v": SIGNED_VERSION,
-                "record": self.record.to_obj(),
-                "card_signature": base64.b64encode(self.card_signature).decode("ascii"),
-            }
+        """Canonical JSON of ``{"v": 1, "record": ..., "card_signature": ...}``.
+
+        Assembled around the record's cached canonical bytes instead of encoding the record again.
+        This is byte for byte what :func:`canonical_json` gives for the whole object: ``sort_keys``
+        orders the three keys ``card_signature`` < ``record`` < ``v``, a nested object is encoded
+        exactly as on its own, and base64 text and the integer version need no escaping
+        (``tests/kiosk/test_registration.py`` compares the two).
+        """
+        signature = base64.b64encode(self.card_signature)
+        return b"".join(
+            (
+                b'{"card_signature":"',
+                signature,
+                b'","record":',
+                self.record.canonical(),
+                b',"v":%d}' % SIGNED_VERSION,
+            )
         )
 
 
@@ -240,7 +261,7 @@ def build_record(
     )
     # Round-trip through the strict parser so the kiosk can never emit what the server would refuse.
     parse_record(record.to_obj())
-    record.canonical()  # and one whose bytes cannot be encoded
+    record.canonical()  # and one whose bytes cannot be encoded (kept for the signature and plaintext)
     return record
 
 

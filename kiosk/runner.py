@@ -8,7 +8,9 @@ At :class:`~kiosk.flow.SaveRegistration` the order is: allocate the record seque
 the record, have the card sign SHA-256 of its canonical bytes with the JPKI auth key (the PIN
 verified in this card session), check the signature, then hand record + signature to the outbox,
 which seals and commits them in one transaction. If the card leaves before signing, nothing is
-written; if the outbox fails, nothing is written.
+written; if the outbox refuses the record (a :class:`~kiosk.ports.QueueRefusedError`), nothing is
+written and the flow shows "save failed". Any other exception from the outbox is a bug and
+propagates: it is not disguised as a refusal.
 
 Two PINs: a :class:`~kiosk.flow.HoldPin` effect leaves a PIN typed on one screen with the driver
 until the other PIN is typed (the card layer verifies the card-info PIN first, then the auth PIN,
@@ -70,7 +72,7 @@ from kiosk.flow import (
     Wipe,
 )
 from kiosk.local_index import RegisteredHereIndex
-from kiosk.ports import RegistrationQueue
+from kiosk.ports import QueueRefusedError, RegistrationQueue
 from kiosk.registration import (
     KioskStamp,
     Resident,
@@ -336,6 +338,7 @@ class Runner:
             signed = SignedRegistration(record, signature)
             # A card that signs with another key than its certificate's must not get a record queued.
             verify_card_signature(signed)
+            plaintext = signed.to_plaintext()
         except CardError as exc:
             self.last_card_error = exc
             return SaveFailed(effect.card_session, card_failure(exc))
@@ -343,10 +346,8 @@ class Runner:
             self.last_save_failure = type(exc).__name__
             return SaveFailed(effect.card_session, None)
         try:
-            self._queue.enqueue(
-                signed.to_plaintext(), record_id=record.record_id, program_id=record.program_id
-            )
-        except Exception as exc:  # any outbox failure (a port, not our tree) means "nothing written"
+            self._queue.enqueue(plaintext, record_id=record.record_id, program_id=record.program_id)
+        except QueueRefusedError as exc:  # the port's promised refusals; anything else is a bug
             self.last_save_failure = type(exc).__name__
             logger.warning("the outbox refused a record: %s", type(exc).__name__)
             return SaveFailed(effect.card_session, None)

@@ -22,11 +22,23 @@ HTTP statuses and error codes; they never carry plaintext, key material or perso
         ├── SyncRejectedError           4xx other than 413/429: the request itself is refused; alert
         │   └── PayloadTooLargeError    413: split the batch and retry
         └── SyncProtocolError           the reply is malformed or inconsistent: retry later and alert
+
+The errors ``Outbox.enqueue`` raises also derive from the refusals the kiosk's queue port promises
+(``kiosk.ports``), so the kiosk runner catches them without importing ``sync``:
+``NotEnrolledError`` is a ``QueueNotEnrolledError``, ``DuplicateRecordError`` a ``QueueDuplicateError``,
+``InvalidRecordError`` a ``QueueInvalidRecordError`` and ``OutboxStorageError`` a ``QueueUnavailableError``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from kiosk.ports import (
+    QueueDuplicateError,
+    QueueInvalidRecordError,
+    QueueNotEnrolledError,
+    QueueUnavailableError,
+)
 
 __all__ = [
     "DeviceError",
@@ -59,7 +71,7 @@ class DeviceError(SyncError):
     """Raised for problems with the device identity files in the kiosk's data directory."""
 
 
-class NotEnrolledError(DeviceError):
+class NotEnrolledError(DeviceError, QueueNotEnrolledError):
     """Raised when sealing or syncing is attempted before ``madoguchi enroll`` pinned a server key."""
 
 
@@ -87,15 +99,15 @@ class OutboxError(SyncError):
     """Base of the outbox errors."""
 
 
-class DuplicateRecordError(OutboxError):
+class DuplicateRecordError(OutboxError, QueueDuplicateError):
     """Raised by ``enqueue`` when the record id is already in the outbox (nothing was written)."""
 
 
-class InvalidRecordError(OutboxError):
+class InvalidRecordError(OutboxError, QueueInvalidRecordError):
     """Raised by ``enqueue`` when the record id or programme id breaks the wire format (nothing written)."""
 
 
-class OutboxStorageError(OutboxError):
+class OutboxStorageError(OutboxError, QueueUnavailableError):
     """Raised when SQLite fails (disk full, I/O error, corrupt file); nothing partial was committed."""
 
 

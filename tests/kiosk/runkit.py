@@ -50,11 +50,12 @@ class MemoryQueue:
     """A RegistrationQueue that keeps plaintexts in memory (the e2e tests use the real outbox)."""
 
     rows: list[tuple[bytes, str, str]] = field(default_factory=list)
-    fail: bool = False
+    #: Raised by every ``enqueue`` instead of queueing (a refusal the port promises, or a bug).
+    error: Exception | None = None
 
     def enqueue(self, plaintext: bytes, *, record_id: str, program_id: str) -> None:
-        if self.fail:
-            raise OSError("disk full")
+        if self.error is not None:
+            raise self.error
         self.rows.append((plaintext, record_id, program_id))
 
 

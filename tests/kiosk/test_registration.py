@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kiosk import registration
 from kiosk.errors import CardSignatureError, RecordFormatError
 from kiosk.registration import (
     CODE_ALPHABET,
@@ -226,3 +227,48 @@ def test_any_record_round_trips_canonically(
 def test_lone_surrogate_is_a_typed_error(card_key: FakeCardKey) -> None:
     with pytest.raises(RecordFormatError):
         _record(card_key.cert_der, resident=Resident("\ud800", "x", date(1950, 1, 1), "1"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.text(min_size=1, max_size=40),
+    address=st.text(min_size=1, max_size=80),
+    signature=st.binary(min_size=1, max_size=512),
+)
+def test_plaintext_is_the_canonical_json_of_the_whole_object(
+    name: str, address: str, signature: bytes
+) -> None:
+    """to_plaintext splices the cached record bytes; the contract is canonical_json of the object."""
+    record = _record(b"\x30\x03\x02\x01\x01", resident=Resident(name, address, date(1950, 4, 1), "2"))
+    reference = canonical_json(
+        {"v": 1, "record": record.to_obj(), "card_signature": base64.b64encode(signature).decode("ascii")}
+    )
+    assert SignedRegistration(record, signature).to_plaintext() == reference
+
+
+def test_one_save_encodes_the_record_once(card_key: FakeCardKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build, sign, check and seal (the runner's save) encode the record's JSON a single time."""
+    calls: list[object] = []
+    encode = registration.canonical_json
+
+    def counting(obj: object) -> bytes:
+        calls.append(obj)
+        return encode(obj)
+
+    monkeypatch.setattr(registration, "canonical_json", counting)
+    record = _record(card_key.cert_der)
+    signed = SignedRegistration(record, card_key.sign(record.canonical()))
+    verify_card_signature(signed)
+    plaintext = signed.to_plaintext()
+    assert len(calls) == 1
+    assert plaintext == encode(json.loads(plaintext))  # and the result is still canonical
+
+
+def test_a_replaced_record_is_encoded_afresh(card_key: FakeCardKey) -> None:
+    """The cached bytes belong to one frozen record; dataclasses.replace does not carry them over."""
+    record = _record(card_key.cert_der)
+    before = record.canonical()
+    other = replace(record, program_id="utsunomiya-topup")
+    assert b'"program_id":"utsunomiya-topup"' in other.canonical()
+    assert record.canonical() == before
+    assert b'"program_id":"miyagi-point-2025-second"' in before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
 from kiosk.eligibility import ReasonCode
 from kiosk.flow import CardInfoPinSubmitted, CardRemoved, ErrorKind, Phase
+from kiosk.ports import (
+    QueueDuplicateError,
+    QueueInvalidRecordError,
+    QueueNotEnrolledError,
+    QueueRefusedError,
+    QueueUnavailableError,
+)
 from kiosk.registration import parse_signed, verify_card_signature
 
 from .runkit import MemoryQueue, make_runner, register_through, session_factory
@@ -117,12 +125,43 @@ def test_card_problems(tmp_path: Path, persona: str, phase: Phase, error: ErrorK
     assert queue.rows == []
 
 
-def test_outbox_failure_writes_nothing(tmp_path: Path) -> None:
-    queue = MemoryQueue(fail=True)
+@pytest.mark.parametrize(
+    "error",
+    [
+        QueueUnavailableError("disk full"),
+        QueueNotEnrolledError("no server key"),
+        QueueDuplicateError("already queued"),
+        QueueInvalidRecordError("bad programme id"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_refusal_from_the_queue_is_save_failed_with_nothing_queued(
+    tmp_path: Path, error: QueueRefusedError, caplog: pytest.LogCaptureFixture
+) -> None:
+    persona = load_persona("miyagi-sendai")
+    queue = MemoryQueue(error=error)
     runner = _runner(_card("miyagi-sendai"), tmp_path, queue)
-    state = register_through(runner, load_persona("miyagi-sendai").auth_pin)
+    with caplog.at_level(logging.WARNING, logger="kiosk.runner"):
+        state = register_through(runner, persona.auth_pin)
     assert (state.phase, state.error) == (Phase.ERROR, ErrorKind.SAVE_FAILED)
-    assert runner.last_save_failure == "OSError"
+    assert queue.rows == []
+    assert runner.last_save_failure == type(error).__name__
+    # The warning names the error's type only: neither its message nor the resident.
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the outbox refused a record: {type(error).__name__}"
+    ]
+    assert persona.name not in caplog.text
+    assert str(error) not in caplog.text
+
+
+def test_an_unexpected_error_from_the_queue_propagates(tmp_path: Path) -> None:
+    """A bug behind the port (here a RuntimeError) is not disguised as "save failed"."""
+    queue = MemoryQueue(error=RuntimeError("a bug in the queue"))
+    runner = _runner(_card("miyagi-sendai"), tmp_path, queue)
+    with pytest.raises(RuntimeError, match="a bug in the queue"):
+        register_through(runner, load_persona("miyagi-sendai").auth_pin)
+    assert queue.rows == []
+    assert runner.last_save_failure is None
 
 
 def _full_apdu_count(tmp_path: Path) -> int:

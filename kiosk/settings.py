@@ -7,8 +7,9 @@ disagree about relative paths. Relative paths are relative to the file that name
 
 from __future__ import annotations
 
+import ssl
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, unique
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,17 @@ DEFAULT_TIMEOUTS: dict[KioskMode, Timeouts] = {
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Where the sync client sends sealed records."""
+    """Where the sync client sends sealed records, and how it verifies the server's certificate.
+
+    ``ca_file`` is an optional PEM bundle for a prefecture whose server uses a private CA. It is
+    loaded into :attr:`tls` once, when the profile is loaded, so a missing or broken bundle stops
+    the kiosk at start (:class:`SettingsError`) instead of failing every upload later. ``tls`` is
+    ``None`` without ``ca_file``: the sync client then uses httpx's default trust store.
+    """
 
     url: str
+    ca_file: Path | None = None
+    tls: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
     _no_unknown(
         file, kiosk, "kiosk", {"id", "mode", "data_dir", "language", "program", "programs_dir", "timeouts"}
     )
-    _no_unknown(file, server, "server", {"url"})
+    _no_unknown(file, server, "server", {"url", "ca_file"})
 
     kiosk_id = _str(file, kiosk, "kiosk.id")
     if not kiosk_id.isascii() or not all(c.isalnum() or c in "-_." for c in kiosk_id) or len(kiosk_id) > 64:
@@ -127,9 +136,6 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
     programs_dir = base / _str(file, kiosk, "kiosk.programs_dir")
     timeouts = _timeouts(file, kiosk.get("timeouts", {}), DEFAULT_TIMEOUTS[mode])
 
-    url = _str(file, server, "server.url")
-    if not (url.startswith("https://") or url.startswith("http://")):
-        raise SettingsError(file, "server.url", "must start with https:// (or http:// for loopback tests)")
     return KioskSettings(
         path=file,
         kiosk_id=kiosk_id,
@@ -139,8 +145,33 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
         program=program,
         programs_dir=programs_dir.resolve(),
         timeouts=timeouts,
-        server=ServerSettings(url=url.rstrip("/")),
+        server=_server(file, server),
     )
+
+
+def _server(file: Path, server: dict[str, Any]) -> ServerSettings:
+    url = _str(file, server, "server.url")
+    if not (url.startswith("https://") or url.startswith("http://")):
+        raise SettingsError(file, "server.url", "must start with https:// (or http:// for loopback tests)")
+    if "ca_file" not in server:
+        return ServerSettings(url=url.rstrip("/"))
+    ca_file = (file.parent / _str(file, server, "server.ca_file")).resolve()
+    return ServerSettings(url=url.rstrip("/"), ca_file=ca_file, tls=_tls_context(file, ca_file))
+
+
+def _tls_context(file: Path, ca_file: Path) -> ssl.SSLContext:
+    """A verifying client context that trusts exactly the CAs in ``ca_file`` (PEM).
+
+    Only that bundle is trusted (not the public CAs as well): the kiosk talks to one server.
+    """
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except FileNotFoundError:
+        raise SettingsError(file, "server.ca_file", f"{ca_file}: file not found") from None
+    except ssl.SSLError:
+        raise SettingsError(file, "server.ca_file", f"{ca_file}: no PEM certificate found") from None
+    except OSError as exc:
+        raise SettingsError(file, "server.ca_file", f"{ca_file}: cannot read ({exc.strerror})") from None
 
 
 def _timeouts(file: Path, raw: object, default: Timeouts) -> Timeouts:

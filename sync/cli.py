@@ -99,7 +99,7 @@ def _enroll(args: argparse.Namespace) -> int:
         settings = _settings(args.config)
         store = DeviceStore(settings.data_dir)
         key = store.load_or_create_device_key()
-        with SyncClient(args.server, kiosk_id=settings.kiosk_id) as client:
+        with SyncClient(args.server, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls) as client:
             reply = client.enroll(token, key.public_key().public_bytes_raw())
         pinned = store.pin_server(client.base_url, reply)
     except (KioskError, SyncError) as exc:
@@ -181,7 +181,9 @@ def _sync(args: argparse.Namespace) -> int:
 
         service = SyncService(
             open_outbox=lambda: Outbox.open(path),
-            make_client=lambda: SyncClient(pinned.url, kiosk_id=settings.kiosk_id),
+            make_client=lambda: SyncClient(
+                pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls
+            ),
             interval_s=args.interval,
             on_report=_print,
         )
@@ -195,7 +197,10 @@ def _sync(args: argparse.Namespace) -> int:
         return EXIT_OK if service.last_error is None else EXIT_FAILED
 
     try:
-        with Outbox.open(path) as outbox, SyncClient(pinned.url, kiosk_id=settings.kiosk_id) as client:
+        with (
+            Outbox.open(path) as outbox,
+            SyncClient(pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls) as client,
+        ):
             report = Uploader(outbox, client).run_once(ignore_schedule=True)
     except SyncError as exc:
         return _fail("sync", exc)

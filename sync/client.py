@@ -18,6 +18,7 @@ import ipaddress
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -154,10 +155,30 @@ def _translate_errors() -> Iterator[None]:
         raise SyncTransportError(f"timeout ({exc.__class__.__name__})") from exc
     except httpx.DecodingError as exc:
         raise SyncProtocolError(f"undecodable reply ({exc.__class__.__name__})") from exc
+    except httpx.ConnectError as exc:
+        if _certificate_refused(exc):
+            # Said apart from other network errors: the fix is the trust configuration, not waiting.
+            raise SyncTransportError(
+                "TLS: the server certificate did not verify (wrong host, or a CA missing from "
+                "[server] ca_file)"
+            ) from exc
+        raise SyncTransportError(f"network error ({exc.__class__.__name__})") from exc
     except httpx.TransportError as exc:
         raise SyncTransportError(f"network error ({exc.__class__.__name__})") from exc
     except httpx.HTTPError as exc:
         raise SyncTransportError(f"HTTP error ({exc.__class__.__name__})") from exc
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """True if ``exc`` was caused by a failed certificate verification (httpx chains the ssl error)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is short; the bound only guards against a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class SyncClient:
@@ -165,8 +186,11 @@ class SyncClient:
 
     :param base_url: ``https://host[:port]`` (plain http only to loopback).
     :param kiosk_id: sent as ``X-Madoguchi-Device`` on uploads.
-    :param http: an injected ``httpx.Client`` (tests, custom TLS); by default one with
-        :data:`DEFAULT_TIMEOUT`, verification on, no redirects. Not closed by :meth:`close` when injected.
+    :param http: an injected ``httpx.Client`` (tests); by default one with :data:`DEFAULT_TIMEOUT`,
+        verification on, no redirects. Not closed by :meth:`close` when injected.
+    :param tls_context: the context that verifies the server (``[server] ca_file`` loaded by
+        ``kiosk.settings``, for a prefecture's private CA); ``None`` = httpx's default trust store.
+        Ignored when ``http`` is injected.
     :param clock: wall clock in seconds, to measure the offset to the server's ``Date``.
     """
 
@@ -176,6 +200,7 @@ class SyncClient:
         *,
         kiosk_id: str,
         http: httpx.Client | None = None,
+        tls_context: ssl.SSLContext | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         deadline_s: float = DEFAULT_DEADLINE_S,
         max_reply_bytes: int = MAX_REPLY_BYTES,
@@ -184,7 +209,12 @@ class SyncClient:
         self.base_url = require_secure_url(base_url)
         self.kiosk_id = wire.check_kiosk_id(kiosk_id)
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self._http = http or httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=tls_context if tls_context is not None else True,
+        )
         self._deadline_s = deadline_s
         self._max_reply = max_reply_bytes
         self._clock = clock

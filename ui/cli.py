@@ -9,7 +9,8 @@ command line (and ``kiosk/``) never loads Qt.
 
 Exit codes: 0 window closed (or SIGTERM / SIGINT); 2 configuration (profile, programmes, trust,
 persona); 10 not enrolled, the outbox cannot be opened, or another failure while the card worker
-loads the card side.
+loads the card side; 70 (``EX_SOFTWARE``) an internal error (a bug) while the kiosk ran: the
+session was wiped and the kiosk stops so its supervisor restarts it clean (crash-only).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Final
 EXIT_OK: Final = 0
 EXIT_CONFIG: Final = 2
 EXIT_NOT_ENROLLED: Final = 10
+EXIT_INTERNAL: Final = 70  # EX_SOFTWARE (sysexits.h)
 
 
 def register(subparsers: Any) -> None:
@@ -73,7 +75,15 @@ def _handle(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error ({type(error).__name__}): {error}\n")
         app.exit(codes[-1])
 
+    def internal_error(error: BaseException) -> None:
+        # A bug on the card worker: the runner is closed and the window wiped already. Exit so the
+        # supervisor restarts a clean kiosk; the type name only (the message may hold personal data).
+        codes.append(EXIT_INTERNAL)
+        sys.stderr.write(f"error (internal): {type(error).__name__}\n")
+        app.exit(EXIT_INTERNAL)
+
     kiosk.controller.startup_failed.connect(startup_failed)
+    kiosk.controller.internal_error.connect(internal_error)
     # SIGTERM (systemd) and Ctrl-C end the event loop, so the runner and the outbox close cleanly;
     # the timer gives the interpreter a moment to run its signal handlers while Qt waits.
     signal.signal(signal.SIGTERM, lambda *_: app.quit())

@@ -8,11 +8,16 @@
 * After each flow step the worker emits the new state plus the effects the screen must act on
   (``Wipe``, ``WarnTimeout``, ``Alarm``, timers). PIN-carrying effects never leave the worker.
 * Flow timers are ``QTimer`` single-shots on the GUI thread; on expiry they post ``TimerFired``.
+* Crash-only: an exception the runner does not turn into a flow event is a bug. The worker logs its
+  type and code-only traceback, closes the runner (held PINs, card session) and drops it, and
+  reports ``crashed``; the controller wipes the window and emits ``internal_error``, and
+  ``madoguchi kiosk`` exits so the supervisor restarts a clean kiosk (docs/ui.md, "Fail safe").
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -48,6 +53,7 @@ class FlowWorker(QObject):
     stepped = Signal(object, object)  # FlowState, list of screen effects
     ready = Signal(object)  # the initial FlowState
     failed = Signal(object)  # an exception object from start-up (never a string)
+    crashed = Signal(object)  # an unexpected exception while handling an event (a bug)
 
     def __init__(self, make_runner: RunnerFactory, on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
@@ -69,8 +75,30 @@ class FlowWorker(QObject):
     def handle(self, event: Event) -> None:
         """One flow event (queued from the GUI, the watcher or a timer)."""
         if self.runner is None:
-            return
-        self.runner.feed(event, self._report)
+            return  # never built, stopped, or crashed: out of service
+        try:
+            self.runner.feed(event, self._report)
+        except Exception as exc:  # the thread boundary: the one catch-all, for bugs (crash-only)
+            self._crash(exc)
+
+    def _crash(self, exc: Exception) -> None:
+        """Fail safe after a bug: log what the bug is (never what it says), forget the session.
+
+        The message and the frames' locals may hold the resident's data or a PIN, so only the type
+        name and the code-only traceback (file, line, source line) are logged, and the frames'
+        locals are cleared before the exception object leaves this thread. Closing the runner
+        zeroes held PINs and ends the card session; without a runner later events are ignored.
+        """
+        code_only = "".join(traceback.format_tb(exc.__traceback__))
+        logger.error("the card worker failed (%s); out of service\n%s", type(exc).__name__, code_only)
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            try:
+                runner.close()
+            except Exception as close_exc:  # best effort: the crash is already being reported
+                logger.error("closing the runner after a failure: %s", type(close_exc).__name__)
+        _clear_locals(exc)
+        self.crashed.emit(exc)
 
     def _report(self, state: FlowState, effects: list[Effect]) -> None:
         logger.debug("flow: %s", loggable(state))
@@ -86,6 +114,21 @@ class FlowWorker(QObject):
             self._on_close()
 
 
+def _clear_locals(exc: BaseException) -> None:
+    """Clear the finished frames of ``exc`` and of its causes/contexts: their locals (the record's
+    plaintext, a PIN copy) must not travel with the exception object to the GUI thread."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)  # frames still running are skipped
+        pending += [current.__cause__, current.__context__]
+
+
 class KioskController(QObject):
     """Connects a :class:`KioskWindow` to a :class:`FlowWorker` on a worker thread.
 
@@ -94,6 +137,7 @@ class KioskController(QObject):
 
     posted = Signal(object)  # any thread → the worker (queued)
     startup_failed = Signal(object)  # the runner could not be built (e.g. the outbox will not open)
+    internal_error = Signal(object)  # the worker crashed on a bug: wiped, out of service, exit
     _stop_requested = Signal()
 
     def __init__(
@@ -124,6 +168,7 @@ class KioskController(QObject):
         self.worker.stepped.connect(self._stepped, queued)
         self.worker.ready.connect(self._ready, queued)
         self.worker.failed.connect(self._failed, queued)
+        self.worker.crashed.connect(self._crashed, queued)
         window.intent.connect(self.post)
 
     def start(self) -> None:
@@ -152,6 +197,16 @@ class KioskController(QObject):
         self.error = error
         logger.error("the kiosk could not start: %s", type(error).__name__)
         self.startup_failed.emit(error)
+
+    @Slot(object)
+    def _crashed(self, error: BaseException) -> None:
+        """The worker hit a bug: no timer may post again, nothing of the session stays on screen."""
+        self._token = None
+        self._timer.stop()
+        self.window.wipe()
+        self.error = error
+        logger.error("the kiosk is out of service after an internal error: %s", type(error).__name__)
+        self.internal_error.emit(error)
 
     @Slot(object, object)
     def _stepped(self, state: FlowState, effects: list[Effect]) -> None:

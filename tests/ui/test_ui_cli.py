@@ -89,3 +89,41 @@ def test_the_kiosk_runs_and_ends_cleanly_on_sigterm(tmp_path: Path) -> None:
             process.kill()
             process.communicate()
     assert process.returncode == 0, err[-500:]
+
+
+# A bug on the card worker in a real process: the first event raises inside the runner. The
+# kiosk must exit with EX_SOFTWARE for its supervisor and name the type, never the message.
+_CRASHING_KIOSK = """
+import sys
+from kiosk.cli import main
+from kiosk.flow import Start
+from ui.app import KioskApp
+from ui.stepping import SteppingRunner
+
+def feed(self, event, on_step):
+    raise RuntimeError("resident " + sys.argv[2])
+
+def start(self):
+    self.controller.start()
+    self.controller.post(Start())  # queued: handled once the worker has built the runner
+
+SteppingRunner.feed = feed
+KioskApp.start = start
+sys.exit(main(["kiosk", "--config", sys.argv[1], "--virtual-card", "jlis-test"]))
+"""
+
+
+def test_a_bug_on_the_card_worker_is_exit_70_with_the_type_only(tmp_path: Path) -> None:
+    enrolled = make_enrolled(tmp_path)
+    secret = "Yamada-Hanako-1980-01-01"
+    out = subprocess.run(
+        [sys.executable, "-c", _CRASHING_KIOSK, str(enrolled.config), secret],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+    )
+    assert out.returncode == 70, out.stderr[-500:]
+    assert "error (internal): RuntimeError" in out.stderr
+    assert secret not in out.stderr
+    assert secret not in out.stdout

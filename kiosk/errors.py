@@ -8,9 +8,14 @@ and a reason; record errors name the field that is wrong, never its value.
     │   ├── SettingsError                   the kiosk profile (``kiosk.toml``)
     │   └── ProgramError                    a programme definition (``config/programs/*.toml``)
     ├── UnknownProgramError                 the kiosk's default programme is not among those loaded
-    └── RegistrationError                   a registration record could not be built or trusted
-        ├── RecordFormatError               malformed / wrong schema / non-canonical
-        └── CardSignatureError              the card signature does not verify
+    ├── RegistrationError                   a registration record could not be built or trusted
+    │   ├── RecordFormatError               malformed / wrong schema / non-canonical
+    │   └── CardSignatureError              the card signature does not verify
+    └── QueueRefusedError                   (kiosk.ports) the outbox did not take the record
+        ├── QueueUnavailableError           storage failed
+        ├── QueueNotEnrolledError           no device key / server key to seal to
+        ├── QueueDuplicateError             the record id is already queued
+        └── QueueInvalidRecordError         an id the queue's format refuses
 """
 
 from __future__ import annotations

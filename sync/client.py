@@ -32,6 +32,7 @@ from sync import wire
 from sync.errors import (
     InsecureURLError,
     PayloadTooLargeError,
+    SyncCertificateError,
     SyncProtocolError,
     SyncRejectedError,
     SyncServerError,
@@ -158,7 +159,7 @@ def _translate_errors() -> Iterator[None]:
     except httpx.ConnectError as exc:
         if _certificate_refused(exc):
             # Said apart from other network errors: the fix is the trust configuration, not waiting.
-            raise SyncTransportError(
+            raise SyncCertificateError(
                 "TLS: the server certificate did not verify (wrong host, or a CA missing from "
                 "[server] ca_file)"
             ) from exc

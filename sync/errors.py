@@ -17,6 +17,7 @@ HTTP statuses and error codes; they never carry plaintext, key material or perso
     └── TransferError                   talking to the server (``sync.client``)
         ├── InsecureURLError            plain http:// to a non-loopback host: refuse, fix the config
         ├── SyncTransportError          network error or timeout: retry with backoff
+        │   └── SyncCertificateError    the server's TLS certificate did not verify: retry and alert
         ├── SyncServerError             5xx: retry with backoff
         │   └── SyncThrottledError      429 or 503 (``retry_after`` seconds): wait, then retry
         ├── SyncRejectedError           4xx other than 413/429: the request itself is refused; alert
@@ -53,6 +54,7 @@ __all__ = [
     "PayloadTooLargeError",
     "SchemaVersionError",
     "ServerKeyMismatchError",
+    "SyncCertificateError",
     "SyncError",
     "SyncProtocolError",
     "SyncRejectedError",
@@ -125,6 +127,15 @@ class InsecureURLError(TransferError):
 
 class SyncTransportError(TransferError):
     """Raised on a network error or timeout (no usable reply): retry with backoff."""
+
+
+class SyncCertificateError(SyncTransportError):
+    """Raised when the server's TLS certificate does not verify (wrong host, expired, or a CA missing
+    from ``[server] ca_file``).
+
+    Still retried with backoff, because a renewed certificate on the server fixes it without a visit,
+    but also raised as an alert: usually the kiosk's trust configuration needs an operator.
+    """
 
 
 class SyncServerError(TransferError):

@@ -23,6 +23,7 @@ from sync import wire
 from sync.client import SyncClient, retry_delay
 from sync.errors import (
     PayloadTooLargeError,
+    SyncCertificateError,
     SyncProtocolError,
     SyncRejectedError,
     SyncServerError,
@@ -162,6 +163,8 @@ class Uploader:
             return self._fail(batch, report, exc, alert=f"request_refused_{exc.status}")
         except SyncProtocolError as exc:
             return self._fail(batch, report, exc, alert="protocol_error")
+        except SyncCertificateError as exc:
+            return self._fail(batch, report, exc, alert="tls_certificate")
         except SyncTransportError as exc:
             return self._fail(batch, report, exc)
         return self._settle(batch, reply.results, report)
@@ -228,4 +231,6 @@ def _code_for(exc: TransferError) -> str:
         return f"http_{exc.status}"
     if isinstance(exc, SyncProtocolError):
         return "protocol"
+    if isinstance(exc, SyncCertificateError):
+        return "tls_certificate"
     return "transport"

@@ -32,7 +32,7 @@ from synctest import KIOSK_ID
 from kiosk.errors import SettingsError
 from kiosk.settings import load_settings
 from sync.client import SyncClient
-from sync.errors import SyncTransportError
+from sync.errors import SyncCertificateError, SyncTransportError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,7 +182,7 @@ def test_without_ca_file_the_private_ca_server_is_refused(tmp_path: Path, https_
     assert (settings.server.ca_file, settings.server.tls) == (None, None)
     with (
         _client(settings.server.url, settings.server.tls) as client,
-        pytest.raises(SyncTransportError) as err,
+        pytest.raises(SyncCertificateError) as err,
     ):
         client.health()
     assert "TLS" in str(err.value)
@@ -195,7 +195,7 @@ def test_another_cas_bundle_is_refused(tmp_path: Path, https_url: str) -> None:
     cfg = _profile(tmp_path, https_url, f'ca_file = "{other.ca_pem}"')
     with (
         _client(https_url, load_settings(cfg).server.tls) as client,
-        pytest.raises(SyncTransportError) as err,
+        pytest.raises(SyncCertificateError) as err,
     ):
         client.health()
     assert "TLS" in str(err.value)
@@ -209,6 +209,7 @@ def test_a_closed_port_is_a_plain_network_error_not_tls(tmp_path: Path, pki: Pki
         client.health()
     assert "network error" in str(err.value)
     assert "TLS" not in str(err.value)
+    assert not isinstance(err.value, SyncCertificateError)
 
 
 # -- a broken bundle stops the kiosk at start ------------------------------------------------------
@@ -260,3 +261,26 @@ def test_madoguchi_sync_refuses_to_start_with_a_missing_ca_file(tmp_path: Path) 
     assert "SettingsError" in done.stderr
     assert "server.ca_file" in done.stderr
     assert "file not found" in done.stderr
+
+
+def test_uploader_keeps_the_records_and_alerts_on_a_certificate_failure(
+    tmp_path: Path, https_url: str
+) -> None:
+    """A server the kiosk cannot verify gets nothing; the records stay queued with an alert code."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from synctest import enroll_offline, new_id
+
+    from sync.outbox import OUTBOX_FILE, Outbox, RecordState
+    from sync.uploader import Uploader
+
+    store = enroll_offline(tmp_path / "kiosk", X25519PrivateKey.generate(), https_url)
+    ids = [new_id() for _ in range(3)]
+    with Outbox.open(tmp_path / "kiosk" / OUTBOX_FILE, sealer=store.sealer(KIOSK_ID)) as outbox:
+        for rid in ids:
+            outbox.enqueue(b"sealed test record", record_id=rid, program_id="demo")
+        with _client(https_url, None) as client:
+            report = Uploader(outbox, client).run_once(ignore_schedule=True)
+        assert report.error == "SyncCertificateError"
+        assert "tls_certificate" in report.alerts
+        assert outbox.record_ids([RecordState.PENDING]) == ids
+        assert outbox.status().last_errors == {"tls_certificate": 3}

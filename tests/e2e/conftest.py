@@ -145,12 +145,59 @@ def inserted(
     card = make_card(persona_or_card, **faults)
     wait_reader_state(reader, present=False)
     vpcd = VpcdCard(card, port=port)
+    events_while_in: int | None = None
     try:
         _insert_and_wait_present(vpcd, reader)
+        events_while_in = card_events(reader)[0]
         yield card
     finally:
         vpcd.remove()
-        wait_reader_state(reader, present=False)
+        if events_while_in is None:
+            wait_reader_state(reader, present=False)
+        else:
+            wait_removal_seen(reader, events_while_in)
+
+
+def card_events(reader: str) -> tuple[int, int]:
+    """``(card events, state flags)`` of ``reader`` now: pcsc-lite keeps in the upper 16 bits of
+    dwEventState a counter its reader thread increments at each insertion and removal it sees."""
+    from smartcard import scard
+
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise RuntimeError(f"SCardEstablishContext failed: {scard.SCardGetErrorMessage(hresult)}")
+    try:
+        hresult, states = scard.SCardGetStatusChange(context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+            raise RuntimeError(f"SCardGetStatusChange failed: {scard.SCardGetErrorMessage(hresult)}")
+        event = int(states[0][1])
+        return event >> 16, event & 0xFFFF
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def wait_removal_seen(reader: str, events_while_in: int, timeout: float = STATE_TIMEOUT_S) -> None:
+    """Poll (20 ms) until pcscd's reader thread itself has seen the card leave ``reader``.
+
+    Why not just "EMPTY": after a card vanished mid-APDU (fault plan ``remove_after``) and the
+    holder released its handle, PC/SC reports EMPTY at once, but pcscd's reader thread notices only
+    at its next presence poll (up to ~0.4 s later). A card inserted before that poll is taken for
+    the old one and never powered up (see :func:`_insert_and_wait_present`). The event counter moves
+    exactly when the reader thread records the removal, so that is the condition waited for.
+    """
+    from smartcard import scard
+
+    deadline = time.monotonic() + timeout
+    while True:
+        events, flags = card_events(reader)
+        if events != events_while_in and flags & scard.SCARD_STATE_EMPTY:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"pcscd did not see the card leave {reader!r} within {timeout} s "
+                f"(card events {events}, {events_while_in} while it was in; state 0x{flags:04x})"
+            )
+        time.sleep(0.02)
 
 
 def _insert_and_wait_present(vpcd: VpcdCard, reader: str) -> None:

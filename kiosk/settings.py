@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ssl
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, unique
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from card.config_path import resolve_config_path
 from kiosk.errors import SettingsError
@@ -76,6 +77,9 @@ class KioskSettings:
     programs_dir: Path
     timeouts: Timeouts
     server: ServerSettings
+    #: Programmes the resident may choose between, in the profile's order; always holds
+    #: ``program`` (the one preselected). ``(program,)`` when ``offered_programs`` is absent.
+    offered_programs: tuple[str, ...]
 
 
 SUPPORTED_LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "vi", "ko", "tl", "ne", "pt", "id")
@@ -115,7 +119,10 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
     kiosk = _table(file, raw, "kiosk")
     server = _table(file, raw, "server")
     _no_unknown(
-        file, kiosk, "kiosk", {"id", "mode", "data_dir", "language", "program", "programs_dir", "timeouts"}
+        file,
+        kiosk,
+        "kiosk",
+        {"id", "mode", "data_dir", "language", "program", "offered_programs", "programs_dir", "timeouts"},
     )
     _no_unknown(file, server, "server", {"url", "ca_file"})
 
@@ -131,6 +138,7 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
     if language not in SUPPORTED_LANGUAGES:
         raise SettingsError(file, "kiosk.language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
     program = _str(file, kiosk, "kiosk.program")
+    offered = _offered_programs(file, kiosk.get("offered_programs", [program]), program)
     base = file.parent
     data_dir = base / _str(file, kiosk, "kiosk.data_dir")
     programs_dir = base / _str(file, kiosk, "kiosk.programs_dir")
@@ -146,7 +154,52 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
         programs_dir=programs_dir.resolve(),
         timeouts=timeouts,
         server=_server(file, server),
+        offered_programs=offered,
     )
+
+
+def _offered_programs(file: Path, raw: object, program: str) -> tuple[str, ...]:
+    """Syntax of ``kiosk.offered_programs``; whether the ids are loaded is checked by
+    :func:`offered_subset` once the programmes are (this module does not read them)."""
+    key = "kiosk.offered_programs"
+    if not isinstance(raw, list) or not raw:
+        raise SettingsError(file, key, "must be a non-empty list of programme ids")
+    for value in raw:
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(file, key, "every entry must be a non-empty string (a programme id)")
+    if len(set(raw)) != len(raw):
+        duplicate = next(value for value in raw if raw.count(value) > 1)
+        raise SettingsError(file, key, f"lists {duplicate!r} more than once")
+    if program not in raw:
+        raise SettingsError(file, key, f"must include the default programme {program!r} (kiosk.program)")
+    return tuple(raw)
+
+
+_P = TypeVar("_P")
+
+
+def offered_subset(settings: KioskSettings, programs: Mapping[str, _P]) -> dict[str, _P]:
+    """The loaded programmes the kiosk offers, in the profile's order: what the flow and the
+    programme page are given, so a resident can never choose a programme the profile did not list.
+
+    The default programme is passed through when it is not loaded: the flow already refuses that
+    (:class:`~kiosk.errors.UnknownProgramError`), and one check per fact keeps the two from
+    disagreeing.
+
+    :raises SettingsError: (``kiosk.offered_programs``) an offered id is not among ``programs``.
+    """
+    subset: dict[str, _P] = {}
+    for program_id in settings.offered_programs:
+        if program_id in programs:
+            subset[program_id] = programs[program_id]
+        elif program_id != settings.program:
+            known = ", ".join(sorted(programs)) or "none"
+            raise SettingsError(
+                settings.path,
+                "kiosk.offered_programs",
+                f"unknown programme {program_id!r} (not in {settings.programs_dir}; loaded: {known})",
+            )
+    return subset
 
 
 def _server(file: Path, server: dict[str, Any]) -> ServerSettings:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from kiosk.flow import CardInserted, CardRemoved, Flow, FlowSettings
 from kiosk.programs import load_programs
-from kiosk.settings import KioskSettings
+from kiosk.settings import KioskSettings, offered_subset
 from ui.controller import KioskController
+from ui.pages.choice import ProgramPage
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ class KioskApp:
         clock: Clock = local_now,
         ms_per_second: int = 1000,
     ) -> None:
-        programs = load_programs(settings.programs_dir)
+        # Only the offered programmes reach the flow and the window: the flow ignores a
+        # ProgramChosen for any other id, so the profile's list is the whole choice.
+        programs = offered_subset(settings, load_programs(settings.programs_dir))
         self.flow = Flow(
             FlowSettings(settings.mode, settings.language, settings.program, settings.timeouts),
             programs,
@@ -68,6 +71,9 @@ class KioskApp:
         self._watcher: ReaderWatcher | None = None
         self._outbox: Outbox | None = None
         self.window = KioskWindow(programs, training=persona is not None)
+        program_page = self.window.pages["program"]
+        assert isinstance(program_page, ProgramPage)
+        program_page.offer(tuple(programs.values()))
         self.window.show_state(self.flow.initial())
         self.controller = KioskController(
             self.window, self._make_runner, on_close=self._close, ms_per_second=ms_per_second

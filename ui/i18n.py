@@ -30,6 +30,11 @@ _TEXTS: Final[dict[str, tuple[str, str, str]]] = {
     ),
     "idle_start": ("画面にタッチして始めてください", "ここを さわって ください", "Touch here to start"),
     "language_title": ("言語を選んでください", "ことばを えらんで ください", "Choose your language"),
+    "programs_title": (
+        "申し込むプログラムを選んでください",
+        "もうしこむ プログラムを えらんで ください",
+        "Choose the programme to apply for",
+    ),
     "services_title": (
         "登録するサービスを選んでください",
         "とうろく する サービスを えらんで ください",

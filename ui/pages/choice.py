@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QPushButton, QScrollArea
+from functools import partial
 
-from kiosk.flow import Back, Cancel, ConsentAccepted, ConsentDeclined, FlowState, ServicesChosen
-from kiosk.programs import ServiceTerms
+from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from kiosk.flow import (
+    Back,
+    Cancel,
+    ConsentAccepted,
+    ConsentDeclined,
+    FlowState,
+    ProgramChosen,
+    ServicesChosen,
+)
+from kiosk.programs import Program, ServiceTerms
 from ui.i18n import message, ui_text
 from ui.pages.base import Page, Post, View
 from ui.widgets import button, label, set_button_text
 
 
 class ProgramPage(Page):
-    """Programme name, issuer and description; one toggle per service (required ones fixed on)."""
+    """Programme name, issuer and description; one toggle per service (required ones fixed on).
+
+    When the kiosk offers several programmes (:meth:`offer`), one large toggle per programme sits
+    above them; tapping another one posts :class:`ProgramChosen` and the flow's answer redraws the
+    page. The current one says "✓ 選択中" as well as being filled, so colour is never the only cue.
+    """
 
     def __init__(self, post: Post) -> None:
         super().__init__(post)
+        #: Programme id -> its toggle; empty (and no selector on the page) with one programme.
+        self.program_toggles: dict[str, QPushButton] = {}
+        self.selector: QWidget | None = None
+        self._offered: tuple[Program, ...] = ()
+        self.programs_title = label()
         self.program_name = label("heading")
         self.description = label()
         self.title = label()
@@ -33,6 +53,30 @@ class ProgramPage(Page):
             self.buttons.addWidget(widget)
         self.finish_layout()
 
+    def offer(self, programs: tuple[Program, ...]) -> None:
+        """The programmes this kiosk offers, in the profile's order (the composition root calls
+        this once). With one programme the page stays as it was: no selector at all."""
+        if self.selector is not None or len(programs) < 2:
+            return
+        self._offered = programs
+        self.selector = QWidget()
+        column = QVBoxLayout(self.selector)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(12)
+        column.addWidget(self.programs_title)
+        for program in programs:
+            toggle = button(partial(self._choose, program.id), checkable=True)
+            column.addWidget(toggle)
+            self.program_toggles[program.id] = toggle
+        self.body.insertWidget(0, self.selector)
+
+    def _choose(self, program_id: str) -> None:
+        # A checkable button flips itself on a tap: put the marks back to what the flow says until
+        # it answers (a tap on the current programme changes nothing, so it keeps the services).
+        self._refresh_programs()
+        if program_id != self._program_id:
+            self.post(ProgramChosen(program_id))
+
     def _next(self) -> None:
         chosen = tuple(s for s, toggle in self.toggles.items() if toggle.isChecked())
         self.post(ServicesChosen(chosen))
@@ -48,7 +92,7 @@ class ProgramPage(Page):
                 toggle = button(self._refresh_toggles, checkable=True)
                 toggle.setChecked(terms.required or terms.service in state.services)
                 toggle.setEnabled(not terms.required)
-                self.body.insertWidget(3 + index, toggle)
+                self.body.insertWidget(self.body.indexOf(self.title) + 1 + index, toggle)
                 self.toggles[terms.service] = toggle
             self._program_id = program.id
         self._services = program.services
@@ -59,6 +103,7 @@ class ProgramPage(Page):
         self.title.setText(ui_text("services_title", language))
         self._language = language
         self._refresh_toggles()
+        self._refresh_programs()
         set_button_text(self.back, ui_text("back", language))
         set_button_text(self.cancel, ui_text("cancel", language))
         set_button_text(self.next, ui_text("next", language))
@@ -72,6 +117,19 @@ class ProgramPage(Page):
             extra = ui_text("required", language) if terms.required else ""
             set_button_text(toggle, f"{mark}  {message(terms.name, language)}{extra}")
         self.next.setEnabled(any(t.isChecked() for t in self.toggles.values()))
+
+    def _refresh_programs(self) -> None:
+        """Check the current programme's toggle only; every toggle says whether it is chosen."""
+        if self.selector is None:
+            return
+        language = self._language
+        self.programs_title.setText(ui_text("programs_title", language))
+        for program in self._offered:
+            toggle = self.program_toggles[program.id]
+            current = program.id == self._program_id
+            toggle.setChecked(current)
+            mark = ui_text("selected" if current else "not_selected", language)
+            set_button_text(toggle, f"{mark}  {message(program.name, language)}")
 
 
 class ConsentPage(Page):

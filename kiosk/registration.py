@@ -76,7 +76,11 @@ def registration_code(record_id: uuid.UUID) -> str:
     Eight characters from the random bits of the UUID plus a check character, shown as
     ``XXX-XXX-XXX`` so it can be read out over the phone.
     """
-    value = record_id.int
+    return _code_of(record_id.int)
+
+
+def _code_of(value: int) -> str:
+    """:func:`registration_code` of the UUID whose 128-bit integer is ``value``."""
     data = ""
     for _ in range(CODE_DATA_LENGTH):
         value, digit = divmod(value, len(CODE_ALPHABET))
@@ -284,6 +288,9 @@ _RECORD_KEYS: Final = frozenset(
 _PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}$")
 _KIOSK_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Exactly the texts ``_uuid4`` accepts (``str(uuid.UUID(t)) == t`` and version 4, which also needs
+#: the RFC 4122 variant 10xx): a hypothesis test in tests/kiosk compares it with the round trip.
+_UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _SIGNED_KEYS: Final = frozenset({"v", "record", "card_signature"})
 _KIOSK_KEYS: Final = frozenset({"id", "clock", "sequence"})
 _VERIFICATION_KEYS: Final = frozenset({"chain", "signature", "integrity", "genuine_card"})
@@ -315,7 +322,7 @@ def _parse_record(obj: object) -> tuple[RegistrationRecord, bool]:
     code = _text(top["code"], "record.code")
     # registration_code() only yields canonical, check-digit-valid codes, so equality with it implies
     # normalize_code(code) == code: one comparison is the whole check
-    if code != registration_code(record_id):
+    if code != _code_of(int(record_id.replace("-", ""), 16)):
         raise RecordFormatError("record.code: does not match the record id")
     program_id = _text(top["program_id"], "record.program_id")
     if not _PROGRAM_ID.match(program_id):
@@ -350,7 +357,7 @@ def _parse_record(obj: object) -> tuple[RegistrationRecord, bool]:
     clock = _datetime(kiosk["clock"], "record.kiosk.clock")
     same = same and _rfc3339(clock) == kiosk["clock"]
     record = RegistrationRecord(
-        record_id=str(record_id),
+        record_id=record_id,
         code=code,
         program_id=program_id,
         services=tuple(services),
@@ -448,15 +455,18 @@ def _text(value: object, where: str) -> str:
     return value
 
 
-def _uuid4(value: object, where: str) -> uuid.UUID:
+def _uuid4(value: object, where: str) -> str:
+    """The canonical lower-case UUID4 text; the ``uuid.UUID`` round trip only picks the error."""
     text = _text(value, where)
+    if _UUID4.fullmatch(text):
+        return text
     try:
         parsed = uuid.UUID(text)
     except ValueError:
         raise RecordFormatError(f"{where}: not a UUID") from None
     if parsed.version != 4 or str(parsed) != text:
         raise RecordFormatError(f"{where}: must be a lower-case UUID4")
-    return parsed
+    return text
 
 
 def _datetime(value: object, where: str) -> datetime:
@@ -474,7 +484,9 @@ def _b64(value: object, where: str, limit: int) -> bytes:
     if not isinstance(value, str) or not value or len(value) > (limit * 4) // 3 + 4:
         raise RecordFormatError(f"{where}: must be base64 of at most {limit} bytes")
     try:
-        raw = base64.b64decode(value, validate=True)
+        # base64.b64decode(value, validate=True) is value.encode("ascii") and then exactly this call;
+        # a non-ASCII str is a ValueError here as there (tests/kiosk/test_registration_fast_paths.py)
+        raw = binascii.a2b_base64(value, strict_mode=True)
     except (binascii.Error, ValueError):
         raise RecordFormatError(f"{where}: must be base64") from None
     if not raw:

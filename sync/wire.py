@@ -22,7 +22,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any, Final
 
@@ -76,6 +76,12 @@ _MAX_ID_LEN: Final = 64
 _MAX_CT_B64_LEN: Final = 1024 * 1024
 _MAX_REASON_LEN: Final = 200
 _ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Exactly the strings ``str(uuid.UUID(s)) == s`` accepts: lower-case hex, hyphens at 8-4-4-4-12.
+_CANONICAL_UUID_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: :meth:`Envelope.header_bytes` of validated fields; see :func:`_validated_header_bytes`.
+_HEADER_FORMAT: Final = (
+    '{{"created_at":"{0}","kiosk_id":"{1}","program_id":"{2}","record_id":"{3}","seq":{4},"v":{5}}}'
+)
 _HEADER_FIELDS: Final = ("created_at", "kiosk_id", "program_id", "record_id", "seq", "v")
 _ENVELOPE_FIELDS: Final = frozenset((*_HEADER_FIELDS, "ct", "sig"))
 
@@ -139,7 +145,9 @@ def b64decode(text: object, *, field: str, error: type[WireFormatError] = Messag
     if not isinstance(text, str):
         raise error(f"{field}: expected a base64 string")
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        # what base64.b64decode(text.encode("ascii"), validate=True) does, without copying the text:
+        # a str holding non-ASCII is a ValueError here too (tests/sync/test_wire_fast_paths.py)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise error(f"{field}: invalid base64") from None
 
@@ -172,7 +180,13 @@ def _check_id(value: object, field: str, error: type[WireFormatError]) -> str:
 
 
 def _check_uuid(value: object, field: str, error: type[WireFormatError]) -> str:
-    """Accept only the canonical lower-case hyphenated form, so one record has one spelling."""
+    """Accept only the canonical lower-case hyphenated form, so one record has one spelling.
+
+    The regex accepts exactly what the ``uuid.UUID`` round trip below accepts (a hypothesis test
+    compares them); the round trip only runs to pick the error message.
+    """
+    if isinstance(value, str) and _CANONICAL_UUID_RE.fullmatch(value):
+        return value
     if not isinstance(value, str) or len(value) != 36:
         raise error(f"{field}: expected a canonical UUID string")
     try:
@@ -204,6 +218,26 @@ def _loads(body: bytes | str, what: str, error: type[WireFormatError]) -> Any:
         raise error(f"{what}: not valid JSON") from None
 
 
+def _validated_header_bytes(envelope: Envelope) -> bytes:
+    """:meth:`Envelope.header_bytes` by formatting instead of ``json.dumps``, for validated fields.
+
+    After :meth:`Envelope.from_json`'s checks no header string needs a JSON escape (ids are
+    ``[A-Za-z0-9._-]``, the record id hex and hyphens, the timestamp digits, ``-:.TZ``), except the
+    trailing newline ``$`` lets through in an id: that rare case takes the ``json.dumps`` path.
+    ``tests/sync/test_wire_fast_paths.py`` compares the two on generated valid fields.
+    """
+    if envelope.kiosk_id[-1] == "\n" or envelope.program_id[-1] == "\n":
+        return canonical_json(envelope.header())
+    return _HEADER_FORMAT.format(
+        envelope.created_at,
+        envelope.kiosk_id,
+        envelope.program_id,
+        envelope.record_id,
+        int.__repr__(envelope.seq),  # what json.dumps writes for an int (or int subclass)
+        int.__repr__(envelope.v),
+    ).encode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """One sealed record as it travels: clear non-personal header, HPKE ciphertext, device signature.
@@ -220,6 +254,10 @@ class Envelope:
     ct: bytes
     sig: bytes
     v: int = ENVELOPE_VERSION
+    # Set only by from_json, from the fields it has just validated, so the server does not encode
+    # the header or parse created_at twice; never compared, never passed on by dataclasses.replace.
+    _header: bytes = field(default=b"", init=False, repr=False, compare=False)
+    _created: _dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
 
     def header(self) -> dict[str, Any]:
         """Every field except ``ct`` and ``sig``: the part that is signed and bound into HPKE info."""
@@ -234,7 +272,11 @@ class Envelope:
 
     def header_bytes(self) -> bytes:
         """Canonical JSON of :meth:`header`."""
-        return canonical_json(self.header())
+        return self._header or canonical_json(self.header())
+
+    def created_time(self) -> _dt.datetime:
+        """``created_at`` as an aware UTC datetime (:func:`parse_timestamp`)."""
+        return self._created or parse_timestamp(self.created_at)
 
     def hpke_info(self) -> bytes:
         """HPKE ``info``: ``b"madoguchi.envelope.v1\\x00" + header_bytes``.
@@ -271,11 +313,11 @@ class Envelope:
         ct_text = data["ct"]
         if isinstance(ct_text, str) and len(ct_text) > _MAX_CT_B64_LEN:
             raise err("ct: too large")
-        parse_timestamp(data["created_at"])
+        created = parse_timestamp(data["created_at"])
         sig = b64decode(data["sig"], field="sig", error=err)
         if len(sig) != 64:
             raise err("sig: expected a 64-byte Ed25519 signature")
-        return cls(
+        envelope = cls(
             record_id=_check_uuid(data["record_id"], "record_id", err),
             kiosk_id=_check_id(data["kiosk_id"], "kiosk_id", err),
             seq=_check_int(data["seq"], "seq", err),
@@ -284,6 +326,9 @@ class Envelope:
             ct=b64decode(ct_text, field="ct", error=err),
             sig=sig,
         )
+        object.__setattr__(envelope, "_header", _validated_header_bytes(envelope))
+        object.__setattr__(envelope, "_created", created)
+        return envelope
 
     def check_header(self) -> None:
         """Apply :meth:`from_json`'s header rules to this envelope's fields, without a JSON round trip.

@@ -90,7 +90,12 @@ class ChainVerifier:
         self._roots: dict[bytes, list[x509.Certificate]] = {}
         for root in roots:
             self._roots.setdefault(root.subject.public_bytes(), []).append(root)
-        self._all_roots = [(subject, root) for subject, group in self._roots.items() for root in group]
+        # with each root's validity read once: the cryptography accessors build a datetime per call
+        self._all_roots = [
+            (subject, root, root.not_valid_before_utc, root.not_valid_after_utc)
+            for subject, group in self._roots.items()
+            for root in group
+        ]
         self._cache: OrderedDict[bytes, ChainResult] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -132,7 +137,7 @@ class ChainVerifier:
         # Try the (one or two) roots directly: verify_directly_issued_by also checks that the
         # issuer name equals the root's subject, and building Python Name objects costs more than
         # the signature check. The issuer is decoded only on the failure path, to classify it.
-        for subject_der, root in self._all_roots:
+        for subject_der, root, root_not_before, root_not_after in self._all_roots:
             try:
                 cert.verify_directly_issued_by(root)
             except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
@@ -144,8 +149,8 @@ class ChainVerifier:
                 ChainStatus.OK,
                 serial=serial,
                 issuer_der=subject_der,
-                not_before=max(not_before, root.not_valid_before_utc),
-                not_after=min(not_after, root.not_valid_after_utc),
+                not_before=max(not_before, root_not_before),
+                not_after=min(not_after, root_not_after),
                 public_key=key,
                 certificate=cert,
                 issuer=root,

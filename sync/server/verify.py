@@ -45,7 +45,7 @@ from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
 from sync.server.persons import PersonKeyer, PersonKeys
 from sync.server.revocation import RevocationChecker, RevocationStatus
 from sync.server.stored import envelope_digest, pack
-from sync.wire import HPKE_INFO_LABEL, Envelope, EnvelopeFormatError, parse_timestamp
+from sync.wire import HPKE_INFO_LABEL, Envelope, EnvelopeFormatError
 
 #: Kiosk clocks further than this from the server's receive time are flagged.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
@@ -211,7 +211,7 @@ class RecordVerifier:
             return reject(eligibility.codes[0].value)
         if abs(registered_at - received_at) > MAX_CLOCK_SKEW:
             flags.append("clock_skew")
-        if abs(registered_at - parse_timestamp(envelope.created_at)) > MAX_CLOCK_SKEW:
+        if abs(registered_at - envelope.created_time()) > MAX_CLOCK_SKEW:
             flags.append("clock_mismatch")
         municipality = (parsed.county or "") + (parsed.municipality or "") + (parsed.ward or "")
         return Verified(

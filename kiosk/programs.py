@@ -25,9 +25,9 @@ from kiosk.registration import SERVICES
 
 #: Programme periods are Japanese calendar days; Japan has no daylight saving time.
 JST: Final = timezone(timedelta(hours=9), "JST")
-_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}$")
-_PHONE = re.compile(r"^[0-9][0-9\-]{8,14}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}\Z")
+_PHONE = re.compile(r"^[0-9][0-9\-]{8,14}\Z")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True)

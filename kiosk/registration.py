@@ -285,9 +285,9 @@ _RECORD_KEYS: Final = frozenset(
         "verification",
     }
 )
-_PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}$")
-_KIOSK_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}\Z")
+_KIOSK_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}\Z")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 #: Exactly the texts ``_uuid4`` accepts (``str(uuid.UUID(t)) == t`` and version 4, which also needs
 #: the RFC 4122 variant 10xx): a hypothesis test in tests/kiosk compares it with the round trip.
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")

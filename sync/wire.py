@@ -75,7 +75,7 @@ MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
 _MAX_ID_LEN: Final = 64
 _MAX_CT_B64_LEN: Final = 1024 * 1024
 _MAX_REASON_LEN: Final = 200
-_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 #: Exactly the strings ``str(uuid.UUID(s)) == s`` accepts: lower-case hex, hyphens at 8-4-4-4-12.
 _CANONICAL_UUID_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: :meth:`Envelope.header_bytes` of validated fields; see :func:`_validated_header_bytes`.
@@ -160,7 +160,7 @@ def format_timestamp(moment: _dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-_TS_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_TS_RE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z\Z")
 
 
 def parse_timestamp(text: object, *, field: str = "created_at") -> _dt.datetime:
@@ -222,12 +222,10 @@ def _validated_header_bytes(envelope: Envelope) -> bytes:
     """:meth:`Envelope.header_bytes` by formatting instead of ``json.dumps``, for validated fields.
 
     After :meth:`Envelope.from_json`'s checks no header string needs a JSON escape (ids are
-    ``[A-Za-z0-9._-]``, the record id hex and hyphens, the timestamp digits, ``-:.TZ``), except the
-    trailing newline ``$`` lets through in an id: that rare case takes the ``json.dumps`` path.
+    ``[A-Za-z0-9._-]``, the record id hex and hyphens, the timestamp ASCII digits and ``-:.TZ``; the
+    patterns end in ``\\Z``, so not even a trailing newline gets through).
     ``tests/sync/test_wire_fast_paths.py`` compares the two on generated valid fields.
     """
-    if envelope.kiosk_id[-1] == "\n" or envelope.program_id[-1] == "\n":
-        return canonical_json(envelope.header())
     return _HEADER_FORMAT.format(
         envelope.created_at,
         envelope.kiosk_id,

@@ -115,6 +115,11 @@ terms = {{ ja = "規約", en = "Terms" }}
             "support_phone",
             "phone",
         ),
+        (
+            lambda t: t.replace('support_phone = "0120-110-009"', 'support_phone = "0120-110-009\\n"'),
+            "support_phone",
+            "phone",
+        ),
         (lambda t: "colour = 1\n" + t, "colour", "unknown key"),
     ],
 )

@@ -112,6 +112,10 @@ def test_tampered_ct_and_wrong_keys() -> None:
         lambda o: o.update(ct="not base64!"),
         lambda o: o.update(sig="AAAA"),
         lambda o: o.update(kiosk_id=""),
+        lambda o: o.update(kiosk_id=o["kiosk_id"] + "\n"),
+        lambda o: o.update(program_id=o["program_id"] + "\n"),
+        lambda o: o.update(created_at="2026-11-22T01:02:03Z\n"),
+        lambda o: o.update(created_at="２０２６-11-22T01:02:03Z"),
     ],
 )
 def test_malformed_envelopes_are_bad_header(mutate: object) -> None:

@@ -1,9 +1,18 @@
-"""The background sync service the kiosk runs: one daemon thread, a stop event, no Qt.
+"""The background sync service the kiosk runs: a leader thread, optional catch-up helpers, no Qt.
 
-The thread owns its own outbox connection and HTTP client (SQLite connections are per thread), runs
+The leader owns its own outbox connection and HTTP client (SQLite connections are per thread), runs
 :meth:`sync.uploader.Uploader.run_once` and then sleeps until the next record is due, the poll
-interval passes, or :meth:`SyncService.wake` is called (the kiosk calls it after an enqueue).
-Reports go to ``on_report``, which runs *on the sync thread*: a Qt front-end re-emits them as a
+interval passes, or :meth:`SyncService.wake` is called (the kiosk calls it after an enqueue). Only
+the leader retries a failing server and backs off, so a fleet facing an outage sends one request
+per kiosk at a time however ``parallel`` is set.
+
+``parallel - 1`` helper threads exist for catching up after an outage (days of records): while the
+leader's last pass succeeded and left records due, each helper uploads one batch at a time on its
+own connection. Claims are atomic (``BEGIN IMMEDIATE``), so batches are disjoint, and the reference
+server verifies them in parallel. A helper that finds nothing due or meets any failure goes back to
+waiting and leaves the server to the leader.
+
+Reports go to ``on_report``, which runs *on a sync thread*: a Qt front-end re-emits them as a
 signal (queued connection) and never touches widgets from it.
 """
 
@@ -20,7 +29,10 @@ from sync.errors import SyncError
 from sync.outbox import Outbox
 from sync.uploader import SyncReport, Uploader
 
-__all__ = ["SyncService"]
+__all__ = ["MAX_PARALLEL", "SyncService"]
+
+#: Upper bound of :class:`SyncService` ``parallel`` (and of ``[server] parallel_uploads``).
+MAX_PARALLEL = 8
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +45,8 @@ class SyncService:
     :param interval_s: longest sleep between passes when idle.
     :param min_sleep_s: shortest sleep after a failed pass, and the backoff base.
     :param max_backoff_s: longest backoff after repeated failed passes (Retry-After may add to it).
-    :param on_report: called on the sync thread after every pass that did something or failed.
+    :param on_report: called on a sync thread after every pass that did something or failed.
+    :param parallel: upload threads while catching up (1 = the leader only; at most 8).
     """
 
     def __init__(
@@ -46,7 +59,11 @@ class SyncService:
         max_backoff_s: float = 300.0,
         on_report: Callable[[SyncReport], None] | None = None,
         rng: random.Random | None = None,
+        parallel: int = 1,
     ) -> None:
+        if not 1 <= parallel <= MAX_PARALLEL:
+            raise ValueError(f"parallel must be 1-{MAX_PARALLEL}")
+        self._parallel = parallel
         self._open_outbox = open_outbox
         self._make_client = make_client
         self._interval = interval_s
@@ -57,16 +74,22 @@ class SyncService:
         self._failures = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._catch_up = threading.Event()  # set by the leader: the last pass was good, more is due
+        self._threads: list[threading.Thread] = []
         self.last_report: SyncReport | None = None
         self.last_error: str | None = None
 
     def start(self) -> None:
-        """Start the thread (once)."""
-        if self._thread is not None:
+        """Start the leader and the helpers (once)."""
+        if self._threads:
             raise RuntimeError("SyncService already started")
-        self._thread = threading.Thread(target=self._run, name="madoguchi-sync", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name="madoguchi-sync", daemon=True)]
+        self._threads += [
+            threading.Thread(target=self._help, name=f"madoguchi-sync-{n}", daemon=True)
+            for n in range(1, self._parallel)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def wake(self) -> None:
         """Ask for a pass now (e.g. right after an enqueue); ignored while backing off after a failure."""
@@ -76,15 +99,16 @@ class SyncService:
         """Stop after the current batch; return true if the thread ended within ``timeout``."""
         self._stop.set()
         self._wake.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        self._catch_up.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     @property
     def running(self) -> bool:
-        """True while the thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while every thread is alive (a thread ends only at :meth:`stop` or on a bug)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def _run(self) -> None:
         try:
@@ -99,7 +123,9 @@ class SyncService:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
-                    report = uploader.run_once(max_batches=20)
+                    # With helpers, one batch per pass, so they join in after the first batch of a
+                    # backlog instead of after twenty.
+                    report = uploader.run_once(max_batches=1 if self._parallel > 1 else 20)
                 except SyncError as exc:  # storage trouble: report and keep trying
                     self.last_error = type(exc).__name__
                     logger.error("sync pass failed: %s", type(exc).__name__)
@@ -114,12 +140,44 @@ class SyncService:
                 self.last_error = report.error
                 if self._on_report is not None and (report.batches or report.error):
                     self._on_report(report)
+                if report.ok and report.remaining > 0 and self._parallel > 1:
+                    self._catch_up.set()
+                else:
+                    self._catch_up.clear()
                 sleep = self._sleep_after(report, outbox)
                 if not report.ok:
                     # A wake-up (new record) must not cut a backoff short: the server asked for it.
                     self._stop.wait(sleep)
                 else:
                     self._wake.wait(sleep)
+        finally:
+            client.close()
+            outbox.close()
+
+    def _help(self) -> None:
+        """A catch-up helper: one batch at a time while the leader says more is due."""
+        try:
+            outbox = self._open_outbox()
+            client = self._make_client()
+        except SyncError as exc:
+            logger.error("sync helper cannot start: %s", type(exc).__name__)
+            return
+        uploader = Uploader(outbox, client, rng=self._rng)
+        try:
+            while not self._stop.is_set():
+                self._catch_up.wait()
+                if self._stop.is_set():
+                    break
+                try:
+                    report = uploader.run_once(max_batches=1)
+                except SyncError as exc:  # storage trouble: the leader reports and retries it
+                    logger.warning("sync helper pass failed: %s", type(exc).__name__)
+                    self._catch_up.clear()
+                    continue
+                if self._on_report is not None and (report.batches or report.error):
+                    self._on_report(report)
+                if not report.ok or not report.batches:
+                    self._catch_up.clear()  # nothing due, or trouble: back to the leader alone
         finally:
             client.close()
             outbox.close()

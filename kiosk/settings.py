@@ -49,6 +49,12 @@ DEFAULT_TIMEOUTS: dict[KioskMode, Timeouts] = {
 }
 
 
+#: Default and bound of ``[server] parallel_uploads`` (the bound is ``sync.service.MAX_PARALLEL``;
+#: kiosk/ never imports sync/, so a test keeps the two equal).
+DEFAULT_PARALLEL_UPLOADS = 3
+MAX_PARALLEL_UPLOADS = 8
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Where the sync client sends sealed records, and how it verifies the server's certificate.
@@ -62,6 +68,9 @@ class ServerSettings:
     url: str
     ca_file: Path | None = None
     tls: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    #: Upload threads while catching up after an outage (``sync.service.SyncService`` ``parallel``):
+    #: the reference server verifies batches in parallel, so a backlog drains several times faster.
+    parallel_uploads: int = DEFAULT_PARALLEL_UPLOADS
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,7 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
         "kiosk",
         {"id", "mode", "data_dir", "language", "program", "offered_programs", "programs_dir", "timeouts"},
     )
-    _no_unknown(file, server, "server", {"url", "ca_file"})
+    _no_unknown(file, server, "server", {"url", "ca_file", "parallel_uploads"})
 
     kiosk_id = _str(file, kiosk, "kiosk.id")
     if not kiosk_id.isascii() or not all(c.isalnum() or c in "-_." for c in kiosk_id) or len(kiosk_id) > 64:
@@ -206,10 +215,21 @@ def _server(file: Path, server: dict[str, Any]) -> ServerSettings:
     url = _str(file, server, "server.url")
     if not (url.startswith("https://") or url.startswith("http://")):
         raise SettingsError(file, "server.url", "must start with https:// (or http:// for loopback tests)")
+    parallel = server.get("parallel_uploads", DEFAULT_PARALLEL_UPLOADS)
+    if (
+        not isinstance(parallel, int)
+        or isinstance(parallel, bool)
+        or not 1 <= parallel <= MAX_PARALLEL_UPLOADS
+    ):
+        raise SettingsError(
+            file, "server.parallel_uploads", f"must be an integer from 1 to {MAX_PARALLEL_UPLOADS}"
+        )
     if "ca_file" not in server:
-        return ServerSettings(url=url.rstrip("/"))
+        return ServerSettings(url=url.rstrip("/"), parallel_uploads=parallel)
     ca_file = (file.parent / _str(file, server, "server.ca_file")).resolve()
-    return ServerSettings(url=url.rstrip("/"), ca_file=ca_file, tls=_tls_context(file, ca_file))
+    return ServerSettings(
+        url=url.rstrip("/"), ca_file=ca_file, tls=_tls_context(file, ca_file), parallel_uploads=parallel
+    )
 
 
 def _tls_context(file: Path, ca_file: Path) -> ssl.SSLContext:

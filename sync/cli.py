@@ -186,6 +186,7 @@ def _sync(args: argparse.Namespace) -> int:
             ),
             interval_s=args.interval,
             on_report=_print,
+            parallel=settings.server.parallel_uploads,
         )
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

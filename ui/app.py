@@ -14,6 +14,7 @@ is queued until then. A configuration problem found there (``TrustConfigError``,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -27,16 +28,51 @@ from ui.window import KioskWindow
 if TYPE_CHECKING:
     from card.pcsc import PcscContext
     from card.watcher import ReaderWatcher
-    from sync.outbox import Outbox
+    from sync.outbox import EnqueueReceipt, Outbox
+    from sync.service import SyncService
+    from sync.uploader import SyncReport
     from ui.stepping import SteppingRunner
     from ui.virtual_reader import VirtualReader
 
 Clock = Callable[[], dt.datetime]
+logger = logging.getLogger(__name__)
 
 
 def local_now() -> dt.datetime:
     """The kiosk's wall clock with its UTC offset (records carry RFC 3339 with offset)."""
     return dt.datetime.now().astimezone()
+
+
+class WakeAfterEnqueue:
+    """The runner's queue: the outbox, plus a nudge to the sync service once a record is durable.
+
+    Errors of the outbox pass through unchanged (they are the queue port's typed refusals), and the
+    service is woken only after a successful commit, so a wake-up never races a record that is not
+    yet on disk.
+    """
+
+    def __init__(self, outbox: Outbox, wake: Callable[[], None]) -> None:
+        self._outbox = outbox
+        self._wake = wake
+
+    def enqueue(self, plaintext: bytes, *, record_id: str, program_id: str) -> EnqueueReceipt:
+        """Seal and commit (see :meth:`sync.outbox.Outbox.enqueue`), then wake the uploader."""
+        receipt = self._outbox.enqueue(plaintext, record_id=record_id, program_id=program_id)
+        self._wake()
+        return receipt
+
+
+def _log_sync(report: SyncReport) -> None:
+    """Sync passes go to the log as counts and an error class name (never record contents)."""
+    logger.info(
+        "sync: %d batch(es), accepted %d, duplicate %d, rejected %d, left %d%s",
+        report.batches,
+        report.accepted,
+        report.duplicate,
+        report.rejected,
+        report.remaining,
+        f", error {report.error}" if report.error else "",
+    )
 
 
 class KioskApp:
@@ -45,6 +81,8 @@ class KioskApp:
     :param persona: a virtual-card persona: training mode (in-process card, place/take buttons).
     :param clock: the flow's clock (tests put it inside a programme's period).
     :param ms_per_second: length of a flow timer second (tests shorten it).
+    :param background_sync: run the sync service (uploads while the kiosk is in use); tests that
+        inspect the queued envelopes turn it off so no upload attempt races their reads.
     """
 
     def __init__(
@@ -54,6 +92,7 @@ class KioskApp:
         persona: str | None = None,
         clock: Clock = local_now,
         ms_per_second: int = 1000,
+        background_sync: bool = True,
     ) -> None:
         # Only the offered programmes reach the flow and the window: the flow ignores a
         # ProgramChosen for any other id, so the profile's list is the whole choice.
@@ -70,6 +109,9 @@ class KioskApp:
         self._pcsc: PcscContext | None = None
         self._watcher: ReaderWatcher | None = None
         self._outbox: Outbox | None = None
+        self._background_sync = background_sync
+        #: The background uploader (started by the card worker once the outbox is open).
+        self.sync: SyncService | None = None
         self.window = KioskWindow(programs, training=persona is not None)
         program_page = self.window.pages["program"]
         assert isinstance(program_page, ProgramPage)
@@ -114,11 +156,15 @@ class KioskApp:
                 return MyNumberCardSession(pcsc.open_card(None), trust)
 
         self._outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
+        queue: Outbox | WakeAfterEnqueue = self._outbox
+        if self._background_sync:
+            self.sync = self._start_sync()
+            queue = WakeAfterEnqueue(self._outbox, self.sync.wake)
         runner = SteppingRunner(
             self.flow,
             kiosk_id=settings.kiosk_id,
             open_session=open_session,
-            queue=self._outbox,
+            queue=queue,
             sequence=RecordSequence(settings.data_dir),
             index=RegisteredHereIndex(settings.data_dir),
         )
@@ -127,6 +173,29 @@ class KioskApp:
         else:
             self._start_watcher()
         return runner
+
+    def _start_sync(self) -> SyncService:
+        """The uploader threads: they open their own outbox connection (which puts rows an
+        interrupted upload left SENDING back to PENDING) and their own HTTP client, to the server
+        pinned at enrollment."""
+        from sync.client import SyncClient
+        from sync.device import DeviceStore
+        from sync.outbox import OUTBOX_FILE, Outbox
+        from sync.service import SyncService
+
+        settings = self.settings
+        pinned = DeviceStore(settings.data_dir).load_server()  # NotEnrolledError: a start-up failure
+        path = settings.data_dir / OUTBOX_FILE
+        service = SyncService(
+            open_outbox=lambda: Outbox.open(path),
+            make_client=lambda: SyncClient(
+                pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls
+            ),
+            on_report=_log_sync,
+            parallel=settings.server.parallel_uploads,
+        )
+        service.start()
+        return service
 
     def _start_watcher(self) -> None:
         from card.watcher import ReaderWatcher
@@ -137,6 +206,10 @@ class KioskApp:
         self._watcher.start()
 
     def _close(self) -> None:
+        if self.sync is not None:
+            if not self.sync.stop(timeout=10.0):
+                logger.warning("the sync service did not stop within 10 s")
+            self.sync = None
         if self._outbox is not None:
             self._outbox.close()
             self._outbox = None

@@ -9,6 +9,7 @@ import pytest
 from card.config_path import DEMO_CONFIG
 from kiosk.errors import SettingsError
 from kiosk.settings import (
+    DEFAULT_PARALLEL_UPLOADS,
     DEFAULT_TIMEOUTS,
     KioskMode,
     default_config_path,
@@ -61,6 +62,13 @@ def test_timeouts_default_by_mode(tmp_path: Path, mode: KioskMode) -> None:
     assert DEFAULT_TIMEOUTS[KioskMode.SELF].inactivity_s < DEFAULT_TIMEOUTS[KioskMode.STAFF].inactivity_s
 
 
+def test_parallel_uploads_default_and_override(tmp_path: Path) -> None:
+    default = load_settings(_write(tmp_path, GOOD.format(mode="self", extra="")))
+    assert default.server.parallel_uploads == DEFAULT_PARALLEL_UPLOADS
+    one = load_settings(_write(tmp_path, GOOD.format(mode="self", extra="") + "parallel_uploads = 1\n"))
+    assert one.server.parallel_uploads == 1
+
+
 def test_timeouts_override(tmp_path: Path) -> None:
     extra = "[kiosk.timeouts]\ninactivity_s = 45\nwarning_s = 25\n"
     settings = load_settings(_write(tmp_path, GOOD.format(mode="self", extra=extra)))
@@ -93,6 +101,18 @@ def test_timeouts_override(tmp_path: Path) -> None:
         ),
         (GOOD.format(mode="self", extra="").replace("https://", "ftp://"), "server.url", "https"),
         (GOOD.format(mode="self", extra="").split("[server]")[0], "server", "missing section"),
+        (GOOD.format(mode="self", extra="") + "parallel_uploads = 0\n", "server.parallel_uploads", "1 to 8"),
+        (GOOD.format(mode="self", extra="") + "parallel_uploads = 9\n", "server.parallel_uploads", "1 to 8"),
+        (
+            GOOD.format(mode="self", extra="") + "parallel_uploads = true\n",
+            "server.parallel_uploads",
+            "integer",
+        ),
+        (
+            GOOD.format(mode="self", extra="") + 'parallel_uploads = "2"\n',
+            "server.parallel_uploads",
+            "integer",
+        ),
         ("[kiosk\n", "", "TOML"),
     ],
 )

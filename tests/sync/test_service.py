@@ -142,3 +142,12 @@ def test_only_the_leader_meets_a_failing_server(
 def test_parallel_is_bounded(parallel: int) -> None:
     with pytest.raises(ValueError, match="parallel"):
         SyncService(open_outbox=lambda: None, make_client=lambda: None, parallel=parallel)  # type: ignore[arg-type,return-value]
+
+
+def test_the_kiosk_settings_bound_is_the_services() -> None:
+    """kiosk/ never imports sync/, so the profile's bound is a copy: keep the two equal."""
+    from kiosk.settings import DEFAULT_PARALLEL_UPLOADS, MAX_PARALLEL_UPLOADS
+    from sync.service import MAX_PARALLEL
+
+    assert MAX_PARALLEL_UPLOADS == MAX_PARALLEL
+    assert 1 <= DEFAULT_PARALLEL_UPLOADS <= MAX_PARALLEL

@@ -43,7 +43,7 @@ def test_registration_with_the_reader_watcher_over_pcscd(
     vpcd: None, themed: QApplication, qtbot: QtBot, tmp_path: Path
 ) -> None:
     enrolled = make_enrolled(tmp_path)
-    kiosk = KioskApp(load_settings(enrolled.config))
+    kiosk = KioskApp(load_settings(enrolled.config), background_sync=False)
     qtbot.addWidget(kiosk.window)
     kiosk.window.show()
     kiosk.start()

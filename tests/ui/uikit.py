@@ -118,7 +118,11 @@ def make_kiosk(themed: QApplication, qtbot: QtBot, tmp_path: Path) -> Iterator[M
     ) -> KioskApp:
         enrolled = make_enrolled(tmp_path / f"k{len(started)}", mode, program)
         settings = load_settings(enrolled.config)
-        kiosk = KioskApp(settings, persona=persona, ms_per_second=ms_per_second, clock=clock)
+        # No background sync: these kiosks are enrolled to a server that does not exist, and the
+        # tests read the queued envelopes themselves (tests/ui/test_background_sync.py runs it).
+        kiosk = KioskApp(
+            settings, persona=persona, ms_per_second=ms_per_second, clock=clock, background_sync=False
+        )
         kiosk.enrolled = enrolled  # type: ignore[attr-defined]
         qtbot.addWidget(kiosk.window)
         kiosk.window.show()

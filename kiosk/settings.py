@@ -51,7 +51,7 @@ DEFAULT_TIMEOUTS: dict[KioskMode, Timeouts] = {
 
 #: Default and bound of ``[server] parallel_uploads`` (the bound is ``sync.service.MAX_PARALLEL``;
 #: kiosk/ never imports sync/, so a test keeps the two equal).
-DEFAULT_PARALLEL_UPLOADS = 3
+DEFAULT_PARALLEL_UPLOADS = 4
 MAX_PARALLEL_UPLOADS = 8
 
 

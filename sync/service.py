@@ -155,21 +155,27 @@ class SyncService:
             outbox.close()
 
     def _help(self) -> None:
-        """A catch-up helper: one batch at a time while the leader says more is due."""
+        """A catch-up helper: one batch at a time while the leader says more is due.
+
+        Each batch goes on a new connection. A server farm balances connections, not requests
+        (several API processes on one ``SO_REUSEPORT`` port, or an L4 load balancer in front of
+        several hosts), so long-lived helper connections can all land on one process and leave the
+        others idle; a new connection per batch (one TCP/TLS handshake per 500 records) spreads
+        them. The leader keeps its connection: it is the one that runs all day.
+        """
         try:
             outbox = self._open_outbox()
-            client = self._make_client()
         except SyncError as exc:
             logger.error("sync helper cannot start: %s", type(exc).__name__)
             return
-        uploader = Uploader(outbox, client, rng=self._rng)
         try:
             while not self._stop.is_set():
                 self._catch_up.wait()
                 if self._stop.is_set():
                     break
                 try:
-                    report = uploader.run_once(max_batches=1)
+                    with self._make_client() as client:
+                        report = Uploader(outbox, client, rng=self._rng).run_once(max_batches=1)
                 except SyncError as exc:  # storage trouble: the leader reports and retries it
                     logger.warning("sync helper pass failed: %s", type(exc).__name__)
                     self._catch_up.clear()
@@ -179,7 +185,6 @@ class SyncService:
                 if not report.ok or not report.batches:
                     self._catch_up.clear()  # nothing due, or trouble: back to the leader alone
         finally:
-            client.close()
             outbox.close()
 
     def _sleep_after(self, report: SyncReport, outbox: Outbox) -> float:

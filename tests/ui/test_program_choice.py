@@ -40,7 +40,10 @@ def two_programme_kiosk(themed: object, qtbot: QtBot, tmp_path: Path) -> Iterato
         text.replace(line, f'{line}offered_programs = ["{LOTTERY}", "{SECOND}"]\n'), encoding="utf-8"
     )
     kiosk = KioskApp(
-        load_settings(enrolled.config), persona="miyagi-sendai", clock=lambda: IN_SECOND, background_sync=False
+        load_settings(enrolled.config),
+        persona="miyagi-sendai",
+        clock=lambda: IN_SECOND,
+        background_sync=False,
     )
     kiosk.enrolled = enrolled  # type: ignore[attr-defined]
     qtbot.addWidget(kiosk.window)

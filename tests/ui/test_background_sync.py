@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from uikit import KIOSK_ID, click, type_pin, wait_phase
+from uikit import KIOSK_ID, click, to_eligibility, wait_phase
 
 from card.virtual.persona import load_persona
 from kiosk.demo_support import profile_with_test_trust
@@ -69,20 +69,7 @@ def test_a_registration_reaches_the_server_by_itself(
         assert kiosk.sync is not None
         assert kiosk.sync.running
         window = kiosk.window
-        click(qtbot, window.pages["idle"].start)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-        click(qtbot, window.pages["language"].choices[0])  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.PROGRAM)
-        click(qtbot, window.pages["program"].next)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.CONSENT)
-        click(qtbot, window.pages["consent"].agree)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
-        kiosk.training_card(True)
-        wait_phase(qtbot, kiosk, Phase.PIN_ENTRY)
-        type_pin(qtbot, kiosk, load_persona("jlis-test").auth_pin)
-        wait_phase(qtbot, kiosk, Phase.CONFIRM)
-        click(qtbot, window.pages["confirm"].yes)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
+        to_eligibility(qtbot, kiosk, load_persona("jlis-test").auth_pin)
         click(qtbot, window.pages["eligibility"].register)  # type: ignore[attr-defined]
         wait_phase(qtbot, kiosk, Phase.RECEIPT)
         state = kiosk.controller.state

@@ -11,7 +11,15 @@ from typing import NoReturn
 
 import pytest
 from pytestqt.qtbot import QtBot
-from uikit import MakeKiosk, all_texts, click, type_pin, wait_phase
+from uikit import (
+    MakeKiosk,
+    all_texts,
+    click,
+    to_eligibility,
+    to_pin_entry,
+    type_pin,
+    wait_phase,
+)
 
 from card.virtual.persona import load_persona
 from kiosk.flow import CardRemoved, Phase, Start
@@ -24,24 +32,6 @@ SECRET = "山田 花子 東京都千代田区1-1 1980-01-01"
 
 def _bug(*_args: object, **_kwargs: object) -> NoReturn:
     raise RuntimeError(f"bug while handling {SECRET}")
-
-
-def _to_eligibility(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
-    pages = kiosk.window.pages
-    click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-    click(qtbot, pages["language"].choices[0])  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)
-    click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.CONSENT)
-    click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
-    kiosk.training_card(True)
-    wait_phase(qtbot, kiosk, Phase.PIN_ENTRY)
-    type_pin(qtbot, kiosk, pin)
-    wait_phase(qtbot, kiosk, Phase.CONFIRM)
-    click(qtbot, pages["confirm"].yes)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
 
 
 def _assert_out_of_service(qtbot: QtBot, kiosk: KioskApp) -> None:
@@ -60,7 +50,7 @@ def test_a_bug_in_the_outbox_at_save_wipes_and_reports_the_type_only(
 ) -> None:
     kiosk = make_kiosk("jlis-test")
     persona = load_persona("jlis-test")
-    _to_eligibility(qtbot, kiosk, persona.auth_pin)
+    to_eligibility(qtbot, kiosk, persona.auth_pin)
     assert persona.name in "\n".join(all_texts(kiosk.window))  # the confirm page holds the basic four
     monkeypatch.setattr(Outbox, "enqueue", _bug)  # not a QueueRefusedError: a bug, not a refusal
 
@@ -89,16 +79,7 @@ def test_a_bug_while_a_pin_is_held_zeroes_it_and_stops_the_timer(
     kiosk = make_kiosk("miyagi-distinct-pins")
     persona = load_persona("miyagi-distinct-pins")
     pages = kiosk.window.pages
-    click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-    click(qtbot, pages["language"].choices[0])  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)
-    click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.CONSENT)
-    click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
-    kiosk.training_card(True)
-    wait_phase(qtbot, kiosk, Phase.PIN_ENTRY)
+    to_pin_entry(qtbot, kiosk)
     pad_page = pages["pin"]
     handed: list[bytearray] = []
     pad_page.pad.submitted.connect(handed.append)  # type: ignore[attr-defined]

@@ -10,39 +10,24 @@ import threading
 
 import pytest
 from pytestqt.qtbot import QtBot
-from uikit import MakeKiosk, all_texts, click, type_pin, wait_phase
+from uikit import (
+    MakeKiosk,
+    all_texts,
+    click,
+    to_pin_entry,
+    to_wait_card,
+    type_pin,
+    wait_phase,
+)
 
 from card.virtual.persona import load_persona
 from kiosk.flow import ErrorKind, Phase
-from ui.app import KioskApp
-
-
-def _to_wait_card(qtbot: QtBot, kiosk: KioskApp) -> None:
-    pages = kiosk.window.pages
-    click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-    click(qtbot, pages["language"].choices[0])  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)
-    click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.CONSENT)
-    state = kiosk.window.state
-    assert state is not None
-    for accepted in range(1, len(state.services) + 1):  # the terms of each chosen service
-        click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda n=accepted: len(kiosk.window.state.consents) == n)  # type: ignore[union-attr]
-    wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
-
-
-def _to_pin(qtbot: QtBot, kiosk: KioskApp) -> None:
-    _to_wait_card(qtbot, kiosk)
-    kiosk.training_card(True)
-    wait_phase(qtbot, kiosk, Phase.PIN_ENTRY)
 
 
 def test_wrong_pin_shows_the_tries_left_and_the_buffer_is_zeroed(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("jlis-test")
     persona = load_persona("jlis-test")
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     page = kiosk.window.pages["pin"]
     handed: list[bytearray] = []
     page.pad.submitted.connect(handed.append)  # type: ignore[attr-defined]
@@ -68,7 +53,7 @@ def test_wrong_pin_shows_the_tries_left_and_the_buffer_is_zeroed(make_kiosk: Mak
 def test_last_try_needs_explicit_confirmation(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("miyagi-one-try")
     persona = load_persona("miyagi-one-try")
-    _to_wait_card(qtbot, kiosk)
+    to_wait_card(qtbot, kiosk)
     kiosk.training_card(True)
     wait_phase(qtbot, kiosk, Phase.LAST_TRY_CONFIRM)
     page = kiosk.window.pages["last_try"]
@@ -83,7 +68,7 @@ def test_last_try_needs_explicit_confirmation(make_kiosk: MakeKiosk, qtbot: QtBo
 
 def test_cancel_on_the_last_try_screen_costs_no_try(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("miyagi-one-try")
-    _to_wait_card(qtbot, kiosk)
+    to_wait_card(qtbot, kiosk)
     kiosk.training_card(True)
     wait_phase(qtbot, kiosk, Phase.LAST_TRY_CONFIRM)
     click(qtbot, kiosk.window.pages["last_try"].cancel)  # type: ignore[attr-defined]
@@ -95,7 +80,7 @@ def test_cancel_on_the_last_try_screen_costs_no_try(make_kiosk: MakeKiosk, qtbot
 def test_two_different_pins_through_both_pads(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("miyagi-distinct-pins")
     persona = load_persona("miyagi-distinct-pins")
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     page = kiosk.window.pages["pin"]
     click(qtbot, page.different)  # type: ignore[attr-defined]
     type_pin(qtbot, kiosk, persona.auth_pin)
@@ -108,7 +93,7 @@ def test_two_different_pins_through_both_pads(make_kiosk: MakeKiosk, qtbot: QtBo
 def test_card_pulled_at_the_pin_pad_then_again_on_confirm(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("jlis-test")
     persona = load_persona("jlis-test")
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     kiosk.training_card(False)
     wait_phase(qtbot, kiosk, Phase.ERROR)
     assert kiosk.window.state is not None
@@ -133,7 +118,7 @@ def test_timeout_warning_more_time_then_silence_wipes(make_kiosk: MakeKiosk, qtb
     # Self-service: 60 s inactivity and 30 s warning, at 10 ms per flow second.
     kiosk = make_kiosk("jlis-test", mode="self", ms_per_second=10)
     persona = load_persona("jlis-test")
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     type_pin(qtbot, kiosk, persona.auth_pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
     qtbot.waitUntil(lambda: kiosk.window.current_page() == "warning", timeout=5000)
@@ -182,7 +167,7 @@ def test_card_work_runs_on_the_worker_thread(make_kiosk: MakeKiosk, qtbot: QtBot
         return connect()
 
     kiosk.reader.connect = spy  # type: ignore[method-assign]
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     assert threads
     assert all(t is not threading.main_thread() for t in threads)
 
@@ -194,7 +179,7 @@ def test_the_pin_is_never_in_widget_text_or_logs(
     caplog.set_level(logging.DEBUG)
     kiosk = make_kiosk("jlis-test")
     assert load_persona("jlis-test").auth_pin == pin
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     pad = kiosk.window.pages["pin"].pad  # type: ignore[attr-defined]
     for digit in pin[:3]:
         click(qtbot, pad.keys[int(digit) - 1])
@@ -213,7 +198,7 @@ def test_self_service_receipt_then_take_card_alarm(make_kiosk: MakeKiosk, qtbot:
     # Self-service, 10 ms per flow second: take_card_s = 10 s -> the alarm after ~100 ms.
     kiosk = make_kiosk("jlis-test", mode="self", ms_per_second=10)
     persona = load_persona("jlis-test")
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     type_pin(qtbot, kiosk, persona.auth_pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
     click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
@@ -236,7 +221,7 @@ def test_not_eligible_shows_the_reasons_and_writes_nothing(make_kiosk: MakeKiosk
     in_campaign = dt.datetime(2025, 2, 10, 10, 0, tzinfo=jst)
     kiosk = make_kiosk("tochigi-utsunomiya", program="miyagi-point-2025-second", clock=lambda: in_campaign)
     persona = load_persona("tochigi-utsunomiya")
-    _to_pin(qtbot, kiosk)
+    to_pin_entry(qtbot, kiosk)
     type_pin(qtbot, kiosk, persona.auth_pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
     click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from uikit import KIOSK_ID, all_texts, click, make_enrolled, type_pin, wait_phase
+from uikit import KIOSK_ID, all_texts, click, make_enrolled, to_wait_card, type_pin, wait_phase
 
 from card.virtual.card import VirtualMyNumberCard
 from card.virtual.persona import load_persona
@@ -52,14 +52,7 @@ def test_registration_with_the_reader_watcher_over_pcscd(
     try:
         qtbot.waitUntil(lambda: kiosk.controller.state is not None, timeout=10000)
         pages = kiosk.window.pages
-        click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-        click(qtbot, pages["language"].choices[2])  # type: ignore[attr-defined]  # English
-        wait_phase(qtbot, kiosk, Phase.PROGRAM)
-        click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.CONSENT)
-        click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
+        to_wait_card(qtbot, kiosk, language=2)  # English
 
         card.insert()  # the watcher sees it; the worker prefetches through pcscd
         wait_phase(qtbot, kiosk, Phase.PIN_ENTRY, timeout=15000)

@@ -35,7 +35,11 @@ def test_many_widget_calls_keep_none_and_true_alive() -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT.format(calls=CALLS)],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lost_none, lost_true = (int(x) for x in done.stdout.split())

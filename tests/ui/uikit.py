@@ -162,6 +162,39 @@ def type_pin(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
     click(qtbot, pad.ok_key)
 
 
+def to_wait_card(qtbot: QtBot, kiosk: KioskApp, *, language: int = 0) -> None:
+    """Idle → language (``choices[language]``; 0 = 日本語) → programme → every consent → WAIT_CARD."""
+    pages = kiosk.window.pages
+    click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
+    click(qtbot, pages["language"].choices[language])  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.PROGRAM)
+    click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.CONSENT)
+    state = kiosk.window.state
+    assert state is not None
+    for accepted in range(1, len(state.services) + 1):  # the terms of each chosen service
+        click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda n=accepted: len(kiosk.window.state.consents) == n)  # type: ignore[union-attr]
+    wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
+
+
+def to_pin_entry(qtbot: QtBot, kiosk: KioskApp) -> None:
+    """:func:`to_wait_card`, then the training card is placed: PIN_ENTRY."""
+    to_wait_card(qtbot, kiosk)
+    kiosk.training_card(True)
+    wait_phase(qtbot, kiosk, Phase.PIN_ENTRY)
+
+
+def to_eligibility(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
+    """:func:`to_pin_entry`, the PIN, "yes, that is me": ELIGIBILITY (nothing is queued yet)."""
+    to_pin_entry(qtbot, kiosk)
+    type_pin(qtbot, kiosk, pin)
+    wait_phase(qtbot, kiosk, Phase.CONFIRM)
+    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
+
+
 def all_texts(root: QWidget) -> list[str]:
     """Every text a widget tree exposes: label/button text, accessible names and descriptions,
     tooltips, object names and window titles."""

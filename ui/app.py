@@ -28,6 +28,7 @@ from ui.window import KioskWindow
 if TYPE_CHECKING:
     from card.pcsc import PcscContext
     from card.watcher import ReaderWatcher
+    from sync.device import DeviceStore
     from sync.outbox import EnqueueReceipt, Outbox
     from sync.service import SyncService
     from sync.uploader import SyncReport
@@ -135,7 +136,8 @@ class KioskApp:
 
         settings = self.settings
         trust = load_trust_store(settings.path)
-        sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)  # NotEnrolledError
+        store = DeviceStore(settings.data_dir)
+        sealer = store.sealer(settings.kiosk_id)  # NotEnrolledError
         open_session: Callable[[], MyNumberCardSession]
         if self.persona is not None:
             from card.virtual.card import VirtualMyNumberCard
@@ -158,7 +160,7 @@ class KioskApp:
         self._outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
         queue: Outbox | WakeAfterEnqueue = self._outbox
         if self._background_sync:
-            self.sync = self._start_sync()
+            self.sync = self._start_sync(store)
             queue = WakeAfterEnqueue(self._outbox, self.sync.wake)
         runner = SteppingRunner(
             self.flow,
@@ -174,17 +176,16 @@ class KioskApp:
             self._start_watcher()
         return runner
 
-    def _start_sync(self) -> SyncService:
+    def _start_sync(self, store: DeviceStore) -> SyncService:
         """The uploader threads: they open their own outbox connection (which puts rows an
         interrupted upload left SENDING back to PENDING) and their own HTTP client, to the server
         pinned at enrollment."""
         from sync.client import SyncClient
-        from sync.device import DeviceStore
         from sync.outbox import OUTBOX_FILE, Outbox
         from sync.service import SyncService
 
         settings = self.settings
-        pinned = DeviceStore(settings.data_dir).load_server()  # NotEnrolledError: a start-up failure
+        pinned = store.load_server()  # NotEnrolledError: a start-up failure
         path = settings.data_dir / OUTBOX_FILE
         service = SyncService(
             open_outbox=lambda: Outbox.open(path),

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sync.server.errors import StorageError, UnsupportedDatabaseError
+from sync.server.errors import DatabaseEncodingError, StorageError, UnsupportedDatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -374,11 +374,22 @@ class PostgresDatabase(Database):
             # no server-side prepared statements: their generic plans turn the batch lookups
             # (``key_hash = ANY($1)`` with a few hundred values) into sequential scans that grow
             # with the table (measured: 17 ms per batch at 8,000 keys instead of under 1 ms)
-            return psycopg.connect(
+            conn = psycopg.connect(
                 self._url, autocommit=True, application_name=APPLICATION_NAME, prepare_threshold=None
             )
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to {self.redacted_url}: {type(exc).__name__}") from exc
+        # An SQL_ASCII (or other non-UTF-8) database makes psycopg return text as bytes, and every
+        # name lookup then fails far from the cause; refuse it here, where the cause can be named.
+        # The server reports its encoding in the start-up parameters: no extra round trip.
+        encoding = conn.info.parameter_status("server_encoding")
+        if encoding != "UTF8":
+            conn.close()
+            raise DatabaseEncodingError(
+                f"database at {self.redacted_url} has encoding {encoding}, not UTF8: "
+                "create it with ENCODING 'UTF8' (initdb --encoding=UTF8 --locale=C.UTF-8)"
+            )
+        return conn
 
     @contextmanager
     def _transaction(self, conn: Any, *, exclusive: bool) -> Iterator[Transaction]:

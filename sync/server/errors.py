@@ -45,6 +45,10 @@ class UnsupportedDatabaseError(StorageError):
     """Raised when a database URL names an engine the server does not support."""
 
 
+class DatabaseEncodingError(StorageError):
+    """The PostgreSQL database is not UTF-8: psycopg would hand back names as bytes (issue 10)."""
+
+
 class MigrationError(StorageError):
     """Raised when a migration fails, or the database schema is newer than this code knows."""
 

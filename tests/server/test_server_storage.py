@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,8 @@ from sync.server.errors import (
     UnsupportedDatabaseError,
 )
 from sync.server.migrations import available, ensure_partitions, list_partitions, migrate
+
+from .conftest import PG_DSN
 
 
 def test_migrate_is_idempotent_and_records_versions(db: Database) -> None:
@@ -145,3 +148,30 @@ def test_monthly_partitions(db: Database) -> None:
     names = ensure_partitions(db, datetime(2031, 1, 15, tzinfo=UTC), months_ahead=1)
     assert names == ["registrations_y2031m01", "registrations_y2031m02"]
     assert set(names) <= set(list_partitions(db))
+
+
+@pytest.mark.postgres
+def test_postgres_database_that_is_not_utf8_is_refused_with_its_encoding_named() -> None:
+    """An SQL_ASCII database (initdb without a locale) is refused at connect, naming the cause."""
+    import psycopg
+
+    from sync.server.errors import DatabaseEncodingError
+
+    if not PG_DSN:
+        pytest.skip("MADOGUCHI_TEST_PG_DSN is not set (scripts/test.sh sets it)")
+    name = f"ascii_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        )
+    try:
+        url = PG_DSN.rsplit("/", 1)[0] + "/" + name
+        database = open_database(url, pool_size=1)
+        try:
+            with pytest.raises(DatabaseEncodingError, match="SQL_ASCII, not UTF8"):
+                migrate(database)
+        finally:
+            database.close()
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name}")

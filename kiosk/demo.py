@@ -1,6 +1,14 @@
 """The project's demo (``python -m kiosk.demo``, run by ``scripts/demo.sh``): one whole registration,
 for real, on this machine, with no question asked.
 
+By default it shows the main job, the Qt kiosk: server init → device token → server run → enroll,
+then ``madoguchi kiosk`` in training mode (the virtual card on the training bar) against that server.
+With a display (``DISPLAY`` / ``WAYLAND_DISPLAY``) the window opens, ready for a person to register;
+closing it ends the demo. Without one, :mod:`ui.walkthrough` registers once through the same real
+screens offscreen and saves one PNG per screen into a folder the demo names (``--screens DIR`` to
+choose it); the demo then checks that the server accepted the record. ``--terminal`` runs the
+terminal path below instead (the virtual card through pcscd + vpcd and ``madoguchi register``):
+
     server init → device token → server run (loopback, SQLite) → madoguchi enroll
     → virtual card into vpcd → card status → register --pin-stdin --yes --json
     → queue status → sync --once → GET /v1/registrations/{code} → card out, server stopped
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -104,10 +113,13 @@ def _write_profile(ws: Workspace) -> None:
     )
 
 
-def _madoguchi(args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _madoguchi(
+    args: Sequence[str], stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kiosk.cli", *args],
         input=stdin,
+        env={**os.environ, **env} if env else None,
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_S,
@@ -305,6 +317,75 @@ def _registration(ws: Workspace, persona_name: str, *, keep_server: bool) -> int
             )
 
 
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _kiosk(ws: Workspace, persona_name: str, screens: Path | None, *, keep_server: bool) -> int:
+    """Steps 1-6 of the Qt demo; returns the exit code."""
+    _write_profile(ws)
+    config = ["--config", str(ws.profile)]
+    token = _server_side(ws)
+    server = Server(ws)
+    _step(3, f"server run --host 127.0.0.1 --port {ws.port}")
+    succeeded = False
+    try:
+        server.start()
+        _say(f"中央サーバーが {ws.url} で稼働中です。", f"The central server is up at {ws.url}.")
+        _step(4, f"enroll --server {ws.url} --token - (the token on stdin, out of the process list)")
+        _checked(
+            _madoguchi(["enroll", "--server", ws.url, "--token", "-", *config], stdin=token + "\n"), "enroll"
+        )
+        _say(f"端末 {KIOSK_ID} をサーバーに登録しました。", f"Enrolled kiosk {KIOSK_ID} with the server.")
+        kiosk = ["kiosk", *config, "--virtual-card", persona_name]
+        if screens is None:
+            _step(
+                5,
+                "kiosk --virtual-card " + persona_name + " (training mode: the card is on the training bar)",
+            )
+            _say(
+                "窓口の画面を開きました。画面の案内に沿って登録してください（暗証番号は仮想カードの"
+                "テスト用の番号です: docs/virtual-card.md）。ウィンドウを閉じると終わります。",
+                "The kiosk window is open: register as a resident would (the PIN is the virtual card's "
+                "test PIN: docs/virtual-card.md). Close the window to end the demo.",
+            )
+            result = subprocess.run([sys.executable, "-m", "kiosk.cli", *kiosk], check=False, cwd=ROOT)
+            succeeded = result.returncode == 0
+            return result.returncode
+        _step(5, f"kiosk --virtual-card {persona_name} --walkthrough {screens}  (no display: offscreen)")
+        walk = _json(
+            _checked(
+                _madoguchi([*kiosk, "--walkthrough", str(screens)], env={"QT_QPA_PLATFORM": "offscreen"}),
+                "kiosk --walkthrough",
+            ),
+            "kiosk --walkthrough",
+        )
+        _say(
+            f"実際の画面で登録しました（{len(walk['screens'])} 画面、{walk['taps']} タップ＋暗証番号）。"
+            f"各画面の画像: {screens}",
+            f"Registered through the real screens ({len(walk['screens'])} screens, {walk['taps']} taps "
+            f"besides the PIN). One PNG per screen in: {screens}",
+        )
+        print("  screens: " + " → ".join(walk["screens"]))
+        _step(6, f"(receipt lookup by code) GET {ws.url}/v1/registrations/{walk['code']}")
+        status = _registration_status(ws, str(walk["code"]))
+        _say(
+            f"受付番号 {status.get('code')} の状態: {status.get('status')}（キオスクが自動で送信しました）。",
+            f"Registration {status.get('code')}: status {status.get('status')} (the kiosk uploaded it "
+            "by itself).",
+        )
+        if status.get("status") != "accepted":
+            raise DemoError(f"the server did not accept the registration ({status.get('status')})")
+        print("\ndemo: the registration was accepted by the server / 登録はサーバーで受理されました。")
+        print(f"demo: screenshots of every screen / 各画面の画像: {screens}")
+        succeeded = True
+        return 0
+    finally:
+        if not (keep_server and succeeded):
+            server.stop()
+            print("stopped the server / サーバーを停止しました。")
+
+
 def _card_status() -> None:
     _step(5, f"card status --reader {READER!r}")
     status = _json(
@@ -381,8 +462,52 @@ def _waiting() -> None:
     print("  (a test run is using the virtual reader; waiting for it)", flush=True)
 
 
-def run(persona: str | None = None, *, keep_server: bool = False) -> int:
-    """Run the whole demo; 0 when the server accepted the registration."""
+def run(
+    persona: str | None = None,
+    *,
+    keep_server: bool = False,
+    terminal: bool = False,
+    screens: Path | None = None,
+) -> int:
+    """Run the whole demo; 0 when the server accepted the registration (or the window closed)."""
+    if not terminal:
+        return _run_kiosk(persona, keep_server=keep_server, screens=screens)
+    return _run_terminal(persona, keep_server=keep_server)
+
+
+def _run_kiosk(persona: str | None, *, keep_server: bool, screens: Path | None) -> int:
+    """The Qt kiosk in training mode (a window with a display; the offscreen walkthrough without)."""
+    from card.virtual.errors import PersonaError, VirtualCardError
+    from card.virtual.persona import DEFAULT_PERSONA, load_persona
+
+    try:
+        chosen = load_persona(persona or DEFAULT_PERSONA)
+    except PersonaError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
+    headless = not _has_display()
+    if headless and screens is None:
+        screens = Path(tempfile.mkdtemp(prefix="madoguchi-demo-screens-"))
+    ws = Workspace(root, _free_port(chosen.auth_pin))
+    print("Madoguchi demo / 窓口デモ: the Qt kiosk in training mode, against the embedded server")
+    print(f"  work directory (removed at the end unless --keep-server): {root}")
+    started = time.monotonic()
+    code = 1
+    try:
+        code = _kiosk(ws, chosen.id, screens if headless or screens else None, keep_server=keep_server)
+    except (DemoError, VirtualCardError, TimeoutError, subprocess.TimeoutExpired) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        if not (keep_server and code == 0):
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"demo finished in {time.monotonic() - started:.1f} s (exit {code})")
+    return code
+
+
+def _run_terminal(persona: str | None, *, keep_server: bool) -> int:
+    """The terminal path through real pcscd + vpcd (``--terminal``)."""
     from card.virtual.errors import PersonaError, VirtualCardError
     from card.virtual.persona import DEFAULT_PERSONA, load_persona
 
@@ -421,8 +546,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiosk.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--persona", metavar="NAME", help="virtual card persona (card/virtual/personas)")
     parser.add_argument("--keep-server", action="store_true", help="leave the server running at the end")
+    parser.add_argument(
+        "--terminal", action="store_true", help="the terminal flow (madoguchi register through pcscd + vpcd)"
+    )
+    parser.add_argument(
+        "--screens",
+        metavar="DIR",
+        help="save one PNG per screen here (default without a display: a new /tmp folder)",
+    )
     args = parser.parse_args(argv)
-    return run(args.persona, keep_server=args.keep_server)
+    screens = Path(args.screens) if args.screens else None
+    return run(args.persona, keep_server=args.keep_server, terminal=args.terminal, screens=screens)
 
 
 if __name__ == "__main__":

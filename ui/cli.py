@@ -1,9 +1,14 @@
 """``madoguchi kiosk``: the touch-screen kiosk (Qt).
 
-    madoguchi kiosk [--config FILE] [--virtual-card PERSONA] [--fullscreen]
+    madoguchi kiosk [--config FILE] [--virtual-card PERSONA] [--fullscreen] [--walkthrough DIR]
 
 ``--virtual-card`` is training / demo mode: the in-process virtual card with "place" and "take"
-buttons instead of a reader. The data directory must be enrolled (``madoguchi enroll``): records
+buttons instead of a reader. ``--walkthrough DIR`` (with ``--virtual-card``) runs unattended:
+:mod:`ui.walkthrough` taps through one registration on the real screens (offscreen when there is no
+display), saves a PNG of every screen into DIR, waits until the server has accepted the record,
+and prints one JSON line (screens, taps, code, images) — the demo's headless mode.
+
+The data directory must be enrolled (``madoguchi enroll``): records
 go into the real sealed outbox. PySide6 is imported inside the handler only, so the rest of the
 command line (and ``kiosk/``) never loads Qt.
 
@@ -16,6 +21,7 @@ session was wiped and the kiosk stops so its supervisor restarts it clean (crash
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Final
 
@@ -33,6 +39,11 @@ def register(subparsers: Any) -> None:
         "--virtual-card", metavar="PERSONA", help="training mode: the in-process virtual card (persona name)"
     )
     parser.add_argument("--fullscreen", action="store_true", help="full screen (the kiosk itself)")
+    parser.add_argument(
+        "--walkthrough",
+        metavar="DIR",
+        help="with --virtual-card: register once through the screens unattended, one PNG per screen in DIR",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -49,6 +60,12 @@ def _handle(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"error (config): {exc}\n")
         return EXIT_CONFIG
+
+    if args.walkthrough and not args.virtual_card:
+        sys.stderr.write("error (usage): --walkthrough needs --virtual-card PERSONA\n")
+        return EXIT_CONFIG
+    if args.walkthrough and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     import signal
 
@@ -96,8 +113,61 @@ def _handle(args: argparse.Namespace) -> int:
     else:
         kiosk.window.show()
     kiosk.start()
+    if args.walkthrough:
+        try:
+            return _walk(kiosk, args.virtual_card, Path(args.walkthrough), codes)
+        finally:
+            kiosk.stop()
     try:
         status = app.exec()
         return codes[0] if codes else (EXIT_OK if status == 0 else 1)
     finally:
         kiosk.stop()
+
+
+def _walk(kiosk: Any, persona_name: str, out_dir: Any, codes: list[int]) -> int:
+    """``--walkthrough``: one registration through the screens, then wait for the server's accept."""
+    import json
+    import time
+
+    import httpx
+    from PySide6.QtWidgets import QApplication
+
+    from card.virtual.persona import load_persona
+    from ui.walkthrough import Walkthrough, WalkthroughError
+
+    walk = Walkthrough(kiosk, load_persona(persona_name).auth_pin, out_dir)
+    try:
+        report = walk.run()
+    except WalkthroughError as exc:
+        sys.stderr.write(f"error (walkthrough): {exc}\n")
+        return codes[0] if codes else 1
+    status = "queued"
+    deadline = time.monotonic() + 30.0
+    url = kiosk.settings.server.url
+    while url and report.code and time.monotonic() < deadline:
+        QApplication.processEvents()  # the background sync runs on the card worker meanwhile
+        try:
+            reply = httpx.get(f"{url}/v1/registrations/{report.code}", timeout=2.0)
+            if reply.status_code == 200:
+                status = str(reply.json().get("status"))
+                if status != "queued":
+                    break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    walk.finish()
+    print(
+        json.dumps(
+            {
+                "code": report.code,
+                "server_status": status,
+                "screens": report.screens,
+                "taps": report.taps,
+                "pin_taps": report.pin_taps,
+                "images": [str(p) for p in report.images],
+            },
+            ensure_ascii=False,
+        )
+    )
+    return EXIT_OK if status == "accepted" else 1

@@ -1,4 +1,4 @@
-"""The demo (``python -m kiosk.demo``, scripts/demo.sh) runs the whole path for real and exits 0:
+"""The terminal demo (``python -m kiosk.demo --terminal``) runs the whole path for real and exits 0:
 server init, device token, server run on loopback, enroll, the virtual card through pcscd + vpcd,
 card status, register, queue status, sync --once, the registration's status by code (accepted by the
 server), card out, server stopped. Nothing personal and no PIN in the output.
@@ -26,7 +26,7 @@ ENV = {**os.environ, "MADOGUCHI_VPCD_LOCK_HELD": "1"}  # the vpcd_session fixtur
 
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.demo", *args],
+        [sys.executable, "-m", "kiosk.demo", "--terminal", *args],
         env=ENV,
         capture_output=True,
         text=True,

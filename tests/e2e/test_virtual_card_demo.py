@@ -1,4 +1,4 @@
-"""scripts/demo.sh's ``python -m kiosk.demo`` runs through pcscd + vpcd and exits 0."""
+"""scripts/demo.sh's ``python -m kiosk.demo --terminal`` runs through pcscd + vpcd and exits 0."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 def test_demo_inserts_the_default_persona_and_exits_zero() -> None:
     env = {**os.environ, "MADOGUCHI_VPCD_LOCK_HELD": "1"}  # this session holds the vpcd lock
     result = subprocess.run(
-        [sys.executable, "-m", "kiosk.demo"],
+        [sys.executable, "-m", "kiosk.demo", "--terminal"],
         env=env,
         capture_output=True,
         text=True,

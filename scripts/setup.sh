@@ -26,6 +26,9 @@ DEBIAN_PACKAGES=(
   xvfb xauth fonts-noto-cjk fonts-noto-core
   # the central server's database for the PostgreSQL tests, and the tools the scripts call
   postgresql locales iproute2 procps ca-certificates git
+  # issue 13: printing to PDF through real CUPS (cups-pdf queue, pdftoppm/pdftotext in the tests),
+  # offline speech prompts (Open JTalk + its dictionary for Japanese, espeak-ng for the others)
+  cups printer-driver-cups-pdf poppler-utils open-jtalk open-jtalk-mecab-naist-jdic espeak-ng
 )
 
 die() { echo "setup: $*" >&2; exit 1; }

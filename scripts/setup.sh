@@ -29,6 +29,8 @@ DEBIAN_PACKAGES=(
   # issue 13: printing to PDF through real CUPS (cups-pdf queue, pdftoppm/pdftotext in the tests),
   # offline speech prompts (Open JTalk + its dictionary for Japanese, espeak-ng for the others)
   cups printer-driver-cups-pdf poppler-utils open-jtalk open-jtalk-mecab-naist-jdic espeak-ng
+  # the installer's own checks (tests/test_installer.py): shell lint and systemd unit verification
+  shellcheck systemd
 )
 
 die() { echo "setup: $*" >&2; exit 1; }

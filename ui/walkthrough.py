@@ -20,7 +20,7 @@ from typing import Final
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QApplication, QPushButton, QWidget
 
 from kiosk.flow import BUSY_PHASES, Phase
 from ui.app import KioskApp
@@ -91,8 +91,14 @@ class Walkthrough:
         else:
             self.report.taps += 1
 
-    def _primary(self) -> QAbstractButton | None:
+    def _page(self) -> QWidget:
         page = self._kiosk.window.stack.currentWidget()
+        if page is None:
+            raise WalkthroughError("the window shows no page")
+        return page
+
+    def _primary(self) -> QAbstractButton | None:
+        page = self._page()
         for candidate in page.findChildren(QPushButton):
             if candidate.objectName() == "primary" and candidate.isVisible() and candidate.isEnabled():
                 return candidate
@@ -100,7 +106,7 @@ class Walkthrough:
 
     def _agree_all(self) -> None:
         """Tick each visible, unticked agreement (a consent screen with one agreement per service)."""
-        page = self._kiosk.window.stack.currentWidget()
+        page = self._page()
         for candidate in page.findChildren(QAbstractButton):
             if (
                 candidate.isCheckable()
@@ -112,7 +118,7 @@ class Walkthrough:
                 self._tap(candidate)
 
     def _type_pin(self) -> None:
-        pad = getattr(self._kiosk.window.stack.currentWidget(), "pad", None)
+        pad = getattr(self._page(), "pad", None)
         if pad is None:
             raise WalkthroughError("the PIN screen has no pad")
         for digit in self._pin:
@@ -154,7 +160,8 @@ class Walkthrough:
             if phase in FAILED_PHASES:
                 raise WalkthroughError(f"the registration stopped on the {phase.value} screen")
             self._act(phase)
-            if not _wait(lambda p=seen: self._screen() != p):
+            before = seen
+            if not _wait(lambda: self._screen() != before):
                 raise WalkthroughError(f"nothing happened after the action on the {phase.value} screen")
 
     def finish(self) -> None:

@@ -26,7 +26,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from card.trust import may_sign
 from sync.server.errors import ServerConfigError
@@ -102,11 +101,6 @@ class ChainVerifier:
         self.hits = 0
         self.misses = 0
 
-    @property
-    def root_count(self) -> int:
-        """Number of configured roots."""
-        return sum(len(v) for v in self._roots.values())
-
     def check(self, der: bytes) -> ChainResult:
         """Return the (cached) chain result of the DER certificate ``der``."""
         fingerprint = hashlib.sha256(der).digest()
@@ -163,7 +157,3 @@ class ChainVerifier:
             return ChainResult(fingerprint, ChainStatus.BAD_ISSUER_SIGNATURE)
         return ChainResult(fingerprint, ChainStatus.UNKNOWN_ROOT)
 
-
-def certificate_pem(cert: x509.Certificate) -> bytes:
-    """PEM of a certificate (for writing trust bundles in tests and tools)."""
-    return cert.public_bytes(Encoding.PEM)

@@ -79,15 +79,6 @@ class DrawResult:
         }
 
 
-def entrant_codes(db: Database, program_id: str) -> list[str]:
-    """The registration codes of every entrant, sorted (what the operator publishes)."""
-    with db.transaction() as tx:
-        rows = tx.execute(
-            "SELECT code FROM lottery_entries WHERE program_id = ? ORDER BY code", (program_id,)
-        )
-    return [str(r[0]) for r in rows]
-
-
 def run_draw(
     db: Database,
     programs: Mapping[str, Program],

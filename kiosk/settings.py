@@ -28,6 +28,9 @@ class KioskMode(Enum):
 
     STAFF = "staff"
     SELF = "self"
+    #: At an evacuation shelter (避難所): check-in desk instead of registration; staff stand by it.
+    #: The shelter itself is named in ``[shelter]`` (parsed by :mod:`kiosk.shelter_config`).
+    SHELTER = "shelter"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Timeouts:
 DEFAULT_TIMEOUTS: dict[KioskMode, Timeouts] = {
     KioskMode.STAFF: Timeouts(inactivity_s=180, warning_s=30, max_extensions=10, take_card_s=20),
     KioskMode.SELF: Timeouts(inactivity_s=60, warning_s=30, max_extensions=10, take_card_s=10),
+    KioskMode.SHELTER: Timeouts(inactivity_s=180, warning_s=30, max_extensions=10, take_card_s=20),
 }
 
 
@@ -142,7 +146,7 @@ def _parse(file: Path, raw: dict[str, Any]) -> KioskSettings:
     try:
         mode = KioskMode(mode_s)
     except ValueError:
-        raise SettingsError(file, "kiosk.mode", 'must be "staff" or "self"') from None
+        raise SettingsError(file, "kiosk.mode", 'must be "staff", "self" or "shelter"') from None
     language = _str(file, kiosk, "kiosk.language")
     if language not in SUPPORTED_LANGUAGES:
         raise SettingsError(file, "kiosk.language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")

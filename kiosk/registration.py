@@ -15,7 +15,6 @@ no field for a My Number and none can be smuggled in.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import load_der_x509_certificate
 
+from kiosk import wire_rules
 from kiosk.errors import CardSignatureError, RecordFormatError
 
 SCHEMA: Final = "madoguchi.registration/1"
@@ -48,9 +48,8 @@ def canonical_json(obj: object) -> bytes:
 
     :raises RecordFormatError: if a string cannot be encoded as UTF-8 (a lone surrogate).
     """
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     try:
-        return text.encode("utf-8")
+        return wire_rules.canonical_json(obj)
     except UnicodeEncodeError:
         raise RecordFormatError("record: a text field is not valid Unicode") from None
 
@@ -285,12 +284,12 @@ _RECORD_KEYS: Final = frozenset(
         "verification",
     }
 )
-_PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}\Z")
-_KIOSK_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}\Z")
+_PROGRAM_ID = wire_rules.PROGRAM_ID
+_KIOSK_ID = wire_rules.IDENTIFIER
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 #: Exactly the texts ``_uuid4`` accepts (``str(uuid.UUID(t)) == t`` and version 4, which also needs
 #: the RFC 4122 variant 10xx): a hypothesis test in tests/kiosk compares it with the round trip.
-_UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_UUID4 = wire_rules.CANONICAL_UUID4
 _SIGNED_KEYS: Final = frozenset({"v", "record", "card_signature"})
 _KIOSK_KEYS: Final = frozenset({"id", "clock", "sequence"})
 _VERIFICATION_KEYS: Final = frozenset({"chain", "signature", "integrity", "genuine_card"})
@@ -482,10 +481,9 @@ def _b64(value: object, where: str, limit: int) -> bytes:
     if not isinstance(value, str) or not value or len(value) > (limit * 4) // 3 + 4:
         raise RecordFormatError(f"{where}: must be base64 of at most {limit} bytes")
     try:
-        # base64.b64decode(value, validate=True) is value.encode("ascii") and then exactly this call;
-        # a non-ASCII str is a ValueError here as there (tests/kiosk/test_registration_fast_paths.py)
-        raw = binascii.a2b_base64(value, strict_mode=True)
-    except (binascii.Error, ValueError):
+        # a non-ASCII str is a ValueError (tests/kiosk/test_registration_fast_paths.py)
+        raw = wire_rules.strict_b64decode(value)
+    except ValueError:
         raise RecordFormatError(f"{where}: must be base64") from None
     if not raw:
         raise RecordFormatError(f"{where}: empty")

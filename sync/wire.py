@@ -16,7 +16,6 @@ Error tree::
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as _dt
 import json
 import re
@@ -25,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any, Final
+
+from kiosk import wire_rules
 
 __all__ = [
     "API_PREFIX",
@@ -75,9 +76,8 @@ MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
 _MAX_ID_LEN: Final = 64
 _MAX_CT_B64_LEN: Final = 1024 * 1024
 _MAX_REASON_LEN: Final = 200
-_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
-#: Exactly the strings ``str(uuid.UUID(s)) == s`` accepts: lower-case hex, hyphens at 8-4-4-4-12.
-_CANONICAL_UUID_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID_RE: Final = wire_rules.IDENTIFIER
+_CANONICAL_UUID_RE: Final = wire_rules.CANONICAL_UUID
 #: :meth:`Envelope.header_bytes` of validated fields; see :func:`_validated_header_bytes`.
 _HEADER_FORMAT: Final = (
     '{{"created_at":"{0}","kiosk_id":"{1}","program_id":"{2}","record_id":"{3}","seq":{4},"v":{5}}}'
@@ -126,13 +126,8 @@ class RejectReason(StrEnum):
     CONFLICT = "conflict"
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Return the project's canonical JSON bytes: sorted keys, compact separators, UTF-8.
-
-    The same definition as the registration record's (``docs/development.md``), so both the card
-    signature and the device signature are computed over bytes anyone can rebuild.
-    """
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+#: The one canonical JSON encoding (``kiosk.wire_rules``), re-exported for the wire's callers.
+canonical_json: Final = wire_rules.canonical_json
 
 
 def b64encode(data: bytes) -> str:
@@ -145,10 +140,9 @@ def b64decode(text: object, *, field: str, error: type[WireFormatError] = Messag
     if not isinstance(text, str):
         raise error(f"{field}: expected a base64 string")
     try:
-        # what base64.b64decode(text.encode("ascii"), validate=True) does, without copying the text:
-        # a str holding non-ASCII is a ValueError here too (tests/sync/test_wire_fast_paths.py)
-        return binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+        # a str holding non-ASCII is a ValueError too (tests/sync/test_wire_fast_paths.py)
+        return wire_rules.strict_b64decode(text)
+    except ValueError:
         raise error(f"{field}: invalid base64") from None
 
 

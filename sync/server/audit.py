@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk import wire_rules
 from sync.server.db import Database, Dialect, Transaction, as_datetime, insert_rows
 from sync.server.errors import AuditChainError
 
@@ -43,7 +44,7 @@ def _entry_bytes(seq: int, at: datetime, kind: str, actor: str, detail: str) -> 
         "actor": actor,
         "detail": detail,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return wire_rules.canonical_json(body)
 
 
 def _chain(prev: bytes, seq: int, at: datetime, kind: str, actor: str, detail: str) -> bytes:
@@ -51,7 +52,7 @@ def _chain(prev: bytes, seq: int, at: datetime, kind: str, actor: str, detail: s
 
 
 def _detail_text(detail: Mapping[str, Any]) -> str:
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return wire_rules.canonical_json(detail).decode("utf-8")
 
 
 def append(

@@ -53,6 +53,7 @@ __all__ = [
     "format_timestamp",
     "parse_batch_request",
     "parse_timestamp",
+    "strict_json_loads",
 ]
 
 #: Version of the envelope and of the ``/v1`` API. Bumped only with a new HPKE info label.
@@ -204,10 +205,42 @@ def _as_object(value: object, what: str, error: type[WireFormatError]) -> Mappin
     return value
 
 
+class _StrictJSONError(ValueError):
+    """Internal: a JSON text the strict parser refuses (turned into the caller's wire error)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _StrictJSONError("duplicate key")
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _StrictJSONError(f"{name} is not JSON")
+
+
+def strict_json_loads(body: bytes | str) -> Any:
+    """The one JSON parser for every body that crosses the network (issue 14).
+
+    ``json.loads`` alone is lenient in ways two parties can disagree on: it guesses UTF-16/UTF-32
+    from bytes, skips a UTF-8 BOM, accepts ``NaN``/``Infinity`` and keeps the *last* of duplicate
+    keys (another parser may keep the first). Here bytes must be strict UTF-8 (a BOM is then a
+    ``\ufeff`` that JSON refuses), duplicate keys and the three constants are refused.
+
+    :raises MessageFormatError: not strict JSON.
+    """
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes | bytearray | memoryview) else body
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError, TypeError):
+        raise MessageFormatError("not strict JSON (UTF-8, no BOM, no duplicate keys, no NaN)") from None
+
+
 def _loads(body: bytes | str, what: str, error: type[WireFormatError]) -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return strict_json_loads(body)
+    except MessageFormatError:
         raise error(f"{what}: not valid JSON") from None
 
 

@@ -27,9 +27,10 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,6 +45,7 @@ from sync.server.errors import (
     ServerError,
     StorageError,
 )
+from sync.server.guard import DEVICE_ID_STATE, DEVICE_KEY_STATE, GuardLimits, RequestGuard
 from sync.server.ingest import Ingestor
 from sync.server.lottery import LotteryError, run_draw
 from sync.wire import (
@@ -54,8 +56,8 @@ from sync.wire import (
     EnrollRequest,
     EnrollResponse,
     MessageFormatError,
-    check_kiosk_id,
     parse_batch_request,
+    strict_json_loads,
 )
 
 logger = logging.getLogger(__name__)
@@ -184,25 +186,59 @@ _BATCH_SCHEMA: dict[str, Any] = {
     }
 }
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 503)
-}
-_ERRORS[429] = {"model": ErrorBody, "headers": {"Retry-After": {"schema": {"type": "string"}}}}
+_ADMIN_SCHEME = HTTPBearer(auto_error=False, scheme_name="adminToken", description="the admin token")
+_DEVICE_SCHEME = APIKeyHeader(
+    name=DEVICE_HEADER,
+    auto_error=False,
+    scheme_name="device",
+    description="the enrolled kiosk id; every record in the body is Ed25519-signed by that device",
+)
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    """FastAPI dependency: the admin bearer token, compared in constant time with the stored hash."""
-    if not authorization or not authorization.startswith("Bearer "):
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_ADMIN_SCHEME)]
+) -> str:
+    """FastAPI dependency: the admin bearer token (the guard already checked it before the body
+    was read; this second check keeps a route safe if it is ever mounted without the guard)."""
+    ctx: ServerContext = request.app.state.ctx
+    if credentials is None:
         raise StarletteHTTPException(
             401, "admin bearer token required", headers={"WWW-Authenticate": "Bearer"}
         )
-    ctx: ServerContext = request.app.state.ctx
-    if not ctx.keys.check_admin_token(authorization[len("Bearer ") :]):
+    if not ctx.keys.check_admin_token(credentials.credentials):
         raise StarletteHTTPException(403, "invalid admin token")
     return "admin"
 
 
 Admin = Annotated[str, Depends(require_admin)]
+
+
+def device_of(request: Request, _header: Annotated[str | None, Depends(_DEVICE_SCHEME)]) -> str:
+    """FastAPI dependency: the device the guard authenticated (documents the header scheme)."""
+    device_id = request.scope.get("state", {}).get(DEVICE_ID_STATE)
+    if not isinstance(device_id, str):
+        raise StarletteHTTPException(401, "device not authenticated")
+    return device_id
+
+
+DeviceId = Annotated[str, Depends(device_of)]
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route really has (OpenAPI), each with the error body."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {"model": ErrorBody}
+        if code in (429, 503):
+            entry["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
+        out[code] = entry
+    return out
+
+
+#: what the guard can answer before a route with a body runs
+_BODY = (400, 408, 413, 415)
+_ADMIN = (401, 403)
+_DEVICE = (401, 403, 429)
 
 
 class _Gate:
@@ -240,12 +276,25 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         description="Receives sealed, card-signed registrations from kiosks; verifies, de-duplicates, "
         "decides eligibility and grants. See docs/server.md and docs/wire-format.md.",
         lifespan=lifespan,
+        # the interactive docs load their scripts from a public CDN: off (the schema stays at
+        # /openapi.json for tools and for docs served from an operator's own machine)
+        docs_url=None,
+        redoc_url=None,
     )
     ingestor = Ingestor(ctx)
     gate = _Gate(ctx.options.max_inflight_batches)
     ingest_limiter = anyio.CapacityLimiter(1)
     app.state.ctx = ctx
     app.state.ingestor = ingestor
+    app.add_middleware(
+        RequestGuard,
+        limits=GuardLimits(
+            body_timeout_s=ctx.options.body_timeout_s,
+            per_device_inflight=ctx.options.per_device_inflight,
+        ),
+        check_admin=ctx.keys.check_admin_token,
+        lookup_device=ingestor.lookup,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -262,7 +311,7 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
 
     # --- kiosk endpoints ----------------------------------------------------------------------
 
-    @app.get("/v1/health", response_model=HealthReply, tags=["kiosk"])
+    @app.get("/v1/health", response_model=HealthReply, tags=["kiosk"], responses=_responses(503))
     def health() -> Response:
         """Liveness and database reachability."""
         with ctx.db.transaction() as tx:
@@ -272,7 +321,7 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
     @app.post(
         "/v1/enroll",
         response_model=EnrollReply,
-        responses=_ERRORS,
+        responses=_responses(*_BODY, 403, 409, 429),
         tags=["kiosk"],
         openapi_extra={
             "requestBody": {
@@ -283,12 +332,10 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
     )
     async def enroll(request: Request) -> Response:
         """Bind a kiosk id to its Ed25519 key with a one-time token; return the server's sealing key."""
-        body = await request.body()
-        if len(body) > 4096:
-            return _error(413, "too_large", "enrollment body too large")
+        body = await request.body()  # read by the guard: at most 64 KiB, under its time limit
         try:
-            req = EnrollRequest.from_json(json.loads(body))
-        except (MessageFormatError, ValueError, RecursionError):
+            req = EnrollRequest.from_json(strict_json_loads(body))
+        except MessageFormatError:
             return _error(400, "bad_request", "malformed enrollment request")
 
         def work() -> str:
@@ -308,42 +355,33 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
     @app.post(
         "/v1/records",
         response_model=BatchReply,
-        responses=_ERRORS,
+        responses=_responses(*_BODY, *_DEVICE, 503),
         tags=["kiosk"],
         openapi_extra=_BATCH_SCHEMA,
     )
-    async def upload(
-        request: Request,
-        x_madoguchi_device: Annotated[str | None, Header(alias=DEVICE_HEADER)] = None,
-    ) -> Response:
-        """Upload a batch of sealed records; one result per record id (accepted/duplicate/rejected)."""
-        try:
-            device_id = check_kiosk_id(x_madoguchi_device)
-        except MessageFormatError:
-            return _error(401, "unknown_device", f"{DEVICE_HEADER} must name an enrolled kiosk")
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BATCH_BYTES):
+    async def upload(request: Request, device_id: DeviceId) -> Response:
+        """Upload a batch of sealed records; one result per record id (accepted/duplicate/rejected).
+
+        The guard has already checked the size, the device (known, not revoked) and read the body
+        under its time limit; only now is a processing slot taken.
+        """
+        body = await request.body()
+        if len(body) > MAX_BATCH_BYTES:  # the guard's cap; kept so the route is safe on its own
             return _error(413, "too_large", f"at most {MAX_BATCH_BYTES} bytes per batch")
+        try:
+            raw = parse_batch_request(body)
+        except MessageFormatError as exc:
+            return _error(400, "bad_request", str(exc))
+        device_key = request.scope.get("state", {}).get(DEVICE_KEY_STATE)
         if not gate.enter():
             return _error(429, "busy", "too many uploads in progress", {"Retry-After": RETRY_AFTER_BUSY})
         try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_BATCH_BYTES:
-                    return _error(413, "too_large", f"at most {MAX_BATCH_BYTES} bytes per batch")
-                chunks.append(chunk)
-            try:
-                raw = parse_batch_request(b"".join(chunks))
-            except MessageFormatError as exc:
-                return _error(400, "bad_request", str(exc))
             try:
                 # one batch at a time per process: the work is CPU-bound and holds the GIL, so two
                 # threads would only take turns (and thrash); waiting batches still count against
                 # the gate, which answers 429 when too many queue up
                 report = await anyio.to_thread.run_sync(
-                    ingestor.ingest, device_id, raw, limiter=ingest_limiter
+                    ingestor.ingest, device_id, raw, device_key, limiter=ingest_limiter
                 )
             except DeviceRefusedError as exc:
                 if exc.unknown:
@@ -360,7 +398,9 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         finally:
             gate.leave()
 
-    @app.get("/v1/registrations/{code}", response_model=StatusReply, responses=_ERRORS, tags=["kiosk"])
+    @app.get(
+        "/v1/registrations/{code}", response_model=StatusReply, responses=_responses(404, 503), tags=["kiosk"]
+    )
     def registration_status(code: str) -> Response:
         """A receipt's status by registration code; reveals the status only."""
         canonical = normalize_code(code) if len(code) <= 32 else None
@@ -377,19 +417,19 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
 
     # --- admin endpoints ---------------------------------------------------------------------
 
-    @app.get("/v1/admin/stats", tags=["admin"], responses=_ERRORS)
+    @app.get("/v1/admin/stats", tags=["admin"], responses=_responses(*_ADMIN, 503))
     def stats(actor: Admin) -> Response:
         """Counts of records, rejections by reason, decisions, grants, devices, pending reviews."""
         out = admin.statistics(ctx.db)
         out["chain_cache"] = {"hits": ctx.chains.hits, "misses": ctx.chains.misses}
         return _json(out)
 
-    @app.get("/v1/admin/devices", tags=["admin"], responses=_ERRORS)
+    @app.get("/v1/admin/devices", tags=["admin"], responses=_responses(*_ADMIN, 503))
     def list_devices(actor: Admin) -> Response:
         """Every enrolled device."""
         return _json([d.to_json() for d in devices.list_devices(ctx.db)])
 
-    @app.post("/v1/admin/devices/{device_id}/revoke", tags=["admin"], responses=_ERRORS)
+    @app.post("/v1/admin/devices/{device_id}/revoke", tags=["admin"], responses=_responses(*_ADMIN, 404, 503))
     def revoke(device_id: str, actor: Admin) -> Response:
         """Revoke a device: its uploads are refused (403) from now on."""
         try:
@@ -397,28 +437,39 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         except ServerError:
             return _error(404, "unknown_device", "no such device")
 
-    @app.get("/v1/admin/review", tags=["admin"], responses=_ERRORS)
+    @app.get("/v1/admin/review", tags=["admin"], responses=_responses(*_ADMIN, 503))
     def review_queue(actor: Admin) -> Response:
         """Pending reviews: same name and birth date as a known person, different address."""
         return _json([r.to_json() for r in admin.list_reviews(ctx.db)])
 
-    @app.post("/v1/admin/review/{review_id}", tags=["admin"], responses=_ERRORS)
-    def resolve(review_id: int, body: ReviewDecision, actor: Admin) -> Response:
+    @app.post(
+        "/v1/admin/review/{review_id}",
+        tags=["admin"],
+        responses=_responses(*_BODY, *_ADMIN, 404, 422, 503),
+    )
+    def resolve(review_id: str, body: ReviewDecision, actor: Admin) -> Response:
         """Resolve a review item; the programme's award rules then run for the registration."""
+        # any id that is not a positive 63-bit integer names no review (404), never a 500 from the
+        # database's integer overflow (2^63 did that, issue 14)
+        if not (review_id.isascii() and review_id.isdigit() and 0 < len(review_id) <= 19):
+            return _error(404, "unknown_review", "no such review item")
+        number = int(review_id)
+        if number >= 2**63:
+            return _error(404, "unknown_review", "no such review item")
         try:
             decision = admin.resolve_review(
                 ctx.db,
                 ctx.programs,
                 ctx.decider.file_exclusions,
-                review_id,
+                number,
                 same_person=body.same_person,
                 actor=actor,
             )
         except admin.AdminError as exc:
             return _error(404, "unknown_review", str(exc))
-        return _json({"review_id": review_id, "decision": decision})
+        return _json({"review_id": number, "decision": decision})
 
-    @app.post("/v1/admin/exclusions", tags=["admin"], responses=_ERRORS)
+    @app.post("/v1/admin/exclusions", tags=["admin"], responses=_responses(*_BODY, *_ADMIN, 422, 503))
     def import_exclusions(body: ExclusionImport, actor: Admin) -> Response:
         """Import an exclusion list; names are turned into keyed hashes at once and never stored."""
         entries = [
@@ -432,7 +483,11 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         new = admin.import_exclusions(ctx.db, ctx.keyer, body.list_id, entries, actor=actor)
         return _json({"list_id": body.list_id, "new": new})
 
-    @app.post("/v1/admin/lottery/{program_id}/draw", tags=["admin"], responses=_ERRORS)
+    @app.post(
+        "/v1/admin/lottery/{program_id}/draw",
+        tags=["admin"],
+        responses=_responses(*_BODY, *_ADMIN, 409, 422, 503),
+    )
     def draw(program_id: str, body: DrawRequest, actor: Admin) -> Response:
         """Run a lottery programme's draw from a published seed (see docs/server.md)."""
         try:

@@ -59,18 +59,30 @@ class Ingestor:
         self._lock = threading.Lock()
         self._partition_month: datetime | None = None
 
-    def device_key(self, device_id: str) -> Ed25519PublicKey:
-        """The device's public key, read fresh from the database so a revocation applies at once.
+    def lookup(self, device_id: str) -> tuple[bytes, bool] | None:
+        """``(raw public key, revoked)`` of a device, or ``None`` if it was never enrolled.
 
-        :raises DeviceRefusedError: unknown or revoked device.
+        Read fresh from the database on every request, so a revocation applies at once; the
+        request guard (:mod:`sync.server.guard`) calls this before it reads an upload's body.
         """
         with self._ctx.db.transaction() as tx:
             row = tx.one("SELECT public_key, revoked_at FROM devices WHERE device_id = ?", (device_id,))
         if row is None:
-            raise DeviceRefusedError(device_id, unknown=True)
-        if row[1] is not None:
-            raise DeviceRefusedError(device_id, unknown=False)
-        raw = bytes(row[0])
+            return None
+        return bytes(row[0]), row[1] is not None
+
+    def device_key(self, device_id: str, raw: bytes | None = None) -> Ed25519PublicKey:
+        """The device's public key (``raw``: the bytes the guard already read for this request).
+
+        :raises DeviceRefusedError: unknown or revoked device.
+        """
+        if raw is None:
+            found = self.lookup(device_id)
+            if found is None:
+                raise DeviceRefusedError(device_id, unknown=True)
+            if found[1]:
+                raise DeviceRefusedError(device_id, unknown=False)
+            raw = found[0]
         key = self._keys.get(raw)
         if key is None:
             key = Ed25519PublicKey.from_public_bytes(raw)
@@ -120,7 +132,7 @@ class Ingestor:
             outcomes.append(outcome)
         return outcomes
 
-    def ingest(self, device_id: str, raw: Sequence[object]) -> BatchReport:
+    def ingest(self, device_id: str, raw: Sequence[object], device_key: bytes | None = None) -> BatchReport:
         """Both phases for one batch uploaded by ``device_id``.
 
         Exact re-sends of stored envelopes (a kiosk retrying after a lost reply, typically a whole
@@ -133,7 +145,8 @@ class Ingestor:
         :raises StorageError: the database is unavailable (the client retries later).
         """
         received_at = self._clock()
-        key = self.device_key(device_id)
+        # the guard's read is enough: a revocation since then is caught in the decision transaction
+        key = self.device_key(device_id, device_key)
         parsed = [_parse(r) for r in raw]
         known = self._known_resends(device_id, parsed)
         todo = [p for i, p in enumerate(parsed) if i not in known]

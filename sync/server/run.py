@@ -105,6 +105,25 @@ def _check_port_free(host: str, port: int) -> None:
             raise ServerConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def uvicorn_settings() -> dict[str, object]:
+    """The uvicorn settings every API process (and the tests' loopback server) runs with.
+
+    httptools with :class:`~sync.server.guard.GuardedHttpToolsProtocol` (header size and header time
+    limits, which uvicorn only has for h11), an explicit keep-alive timeout, h11's event size bound
+    in case anyone switches the parser, and no server header.
+    """
+    from sync.server.guard import KEEP_ALIVE_TIMEOUT_S, MAX_HEADER_BYTES, GuardedHttpToolsProtocol
+
+    return {
+        "loop": "uvloop",
+        "http": GuardedHttpToolsProtocol,
+        "timeout_keep_alive": KEEP_ALIVE_TIMEOUT_S,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "server_header": False,
+        "access_log": False,
+    }
+
+
 def _worker(options_json: str, host: str, port: int) -> None:
     """One API process: its own SO_REUSEPORT listener and uvicorn (uvloop, httptools)."""
     import uvicorn
@@ -114,10 +133,8 @@ def _worker(options_json: str, host: str, port: int) -> None:
     config = uvicorn.Config(
         "sync.server.run:app_from_env",
         factory=True,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
         log_level="info",
+        **uvicorn_settings(),  # type: ignore[arg-type]
     )
     uvicorn.Server(config).run(sockets=[_listener(host, port)])
 

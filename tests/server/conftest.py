@@ -170,6 +170,8 @@ def start_server(
     *,
     revocation: RevocationChecker | None = None,
     max_inflight: int = 8,
+    body_timeout_s: float = 30.0,
+    per_device_inflight: int = 8,
 ) -> tuple[RunningServer, uvicorn.Server, threading.Thread]:
     from sync.server.app import create_app
 
@@ -181,6 +183,8 @@ def start_server(
         programs_dir=write_test_programs(tmp_path / "programs"),
         trust_file=TEST_TRUST,
         max_inflight_batches=max_inflight,
+        body_timeout_s=body_timeout_s,
+        per_device_inflight=per_device_inflight,
         pool_size=4,
     )
     ctx = ServerContext.build(options, revocation=revocation)
@@ -189,7 +193,9 @@ def start_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, loop="uvloop", http="httptools", log_level="warning", access_log=False)
+    from sync.server.run import uvicorn_settings
+
+    config = uvicorn.Config(app, log_level="warning", **uvicorn_settings())  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -41,7 +41,9 @@ from sync.server.context import ServerContext
 from sync.server.errors import (
     DeviceConflictError,
     DeviceRefusedError,
+    DeviceRevokedError,
     EnrollmentError,
+    InvalidDeviceKeyError,
     ServerError,
     StorageError,
 )
@@ -343,6 +345,10 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
 
         try:
             device_id = await run_in_threadpool(work)
+        except InvalidDeviceKeyError:
+            return _error(400, "invalid_device_key", "the device key is not a valid Ed25519 public key")
+        except DeviceRevokedError:
+            return _error(403, "device_revoked", "this kiosk id is revoked and cannot enroll again")
         except EnrollmentError:
             return _error(403, "enrollment_refused", "unknown, used or expired token")
         except DeviceConflictError:

@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Database, as_datetime
-from sync.server.errors import DeviceConflictError, EnrollmentError, UnknownDeviceError
+from sync.server.errors import (
+    DeviceConflictError,
+    DeviceRevokedError,
+    EnrollmentError,
+    InvalidDeviceKeyError,
+    UnknownDeviceError,
+)
 
 DEFAULT_TOKEN_TTL = timedelta(hours=24)
 
@@ -65,12 +71,33 @@ def issue_token(db: Database, name: str, *, ttl: timedelta = DEFAULT_TOKEN_TTL, 
     return token
 
 
+def check_device_key(public_key: bytes) -> None:
+    """Refuse an Ed25519 public key that is not a canonical encoding of a prime-order point.
+
+    ``cryptography`` accepts any 32 bytes as a public key and verifies against them; RFC 8032
+    verification with the identity or a small-order point as key accepts forged signatures (issue
+    14: a constant signature made a record accepted with no private key). libsodium's
+    ``crypto_core_ed25519_is_valid_point`` is the check: on the curve, canonical (``y < p``, no
+    negative zero), not of small order and in the prime-order subgroup.
+
+    :raises InvalidDeviceKeyError: the key is refused.
+    """
+    from nacl.bindings import crypto_core_ed25519_is_valid_point
+
+    if len(public_key) != 32 or not crypto_core_ed25519_is_valid_point(public_key):
+        raise InvalidDeviceKeyError("the device key is not a valid Ed25519 public key")
+
+
 def enroll(db: Database, token: str, kiosk_id: str, public_key: bytes, *, now: datetime | None = None) -> str:
     """Bind ``kiosk_id`` to ``public_key`` with a one-time token; return the device id.
 
     :raises EnrollmentError: the token is unknown, expired, or was used for another kiosk or key.
     :raises DeviceConflictError: the kiosk id is already enrolled with a different key.
+    :raises InvalidDeviceKeyError: the key is not a canonical prime-order Ed25519 point.
+    :raises DeviceRevokedError: the kiosk id was revoked (a revoked kiosk never comes back; a
+        replacement is enrolled under a new kiosk id).
     """
+    check_device_key(public_key)
     moment = now or datetime.now(UTC)
     with db.transaction(exclusive=True) as tx:
         row = tx.one(
@@ -80,7 +107,9 @@ def enroll(db: Database, token: str, kiosk_id: str, public_key: bytes, *, now: d
         if row is None:
             raise EnrollmentError("unknown, used or expired enrollment token")
         name, expires_at, used_at, used_by = row
-        existing = tx.one("SELECT public_key FROM devices WHERE device_id = ?", (kiosk_id,))
+        existing = tx.one("SELECT public_key, revoked_at FROM devices WHERE device_id = ?", (kiosk_id,))
+        if existing is not None and existing[1] is not None:
+            raise DeviceRevokedError(f"kiosk {kiosk_id} is revoked")
         if used_at is not None:
             if used_by == kiosk_id and existing is not None and bytes(existing[0]) == public_key:
                 return kiosk_id  # the same enrollment retried after a lost reply

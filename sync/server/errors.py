@@ -10,6 +10,8 @@ resident's name, address, birth date or certificate contents.
     │   ├── UnsupportedDatabaseError   ``--db`` is neither ``sqlite:///`` nor ``postgresql://``
     │   └── MigrationError          a numbered migration failed or the schema is newer than the code
     ├── EnrollmentError             an enrollment token is unknown, used or expired
+    │   ├── InvalidDeviceKeyError   the offered Ed25519 key is not a canonical prime-order point
+    │   └── DeviceRevokedError      the kiosk id was revoked: it cannot enroll again
     ├── DeviceConflictError         a kiosk id is already enrolled with another device key
     ├── UnknownDeviceError          a device id that was never enrolled
     ├── DeviceRefusedError          an upload from an unknown (401) or revoked (403) device
@@ -59,6 +61,19 @@ class EnrollmentError(ServerError):
     The three cases are deliberately one class with one message so that an attacker probing tokens
     learns nothing about which tokens exist.
     """
+
+
+class InvalidDeviceKeyError(EnrollmentError):
+    """Raised when an enrollment offers an Ed25519 public key that is not a canonical encoding of a
+    point of prime order (identity, small-order, mixed-order or off-curve points; HTTP 400).
+
+    With the identity point as a device key, a constant signature verified for any message (issue
+    14): such a key proves nothing about who sent a record.
+    """
+
+
+class DeviceRevokedError(EnrollmentError):
+    """Raised when a revoked kiosk id tries to enroll again (HTTP 403): revocation is final."""
 
 
 class DeviceConflictError(ServerError):

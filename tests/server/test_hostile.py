@@ -22,6 +22,7 @@ from sync.server.devices import issue_token, revoke_device
 from sync.wire import DEVICE_HEADER, b64encode, batch_request_body
 
 from .conftest import RunningServer, start_server, stop_server
+from .factory import Kiosk
 
 BODY_TIMEOUT_S = 1.0
 PER_DEVICE = 4
@@ -349,3 +350,92 @@ def test_a_revoked_device_is_refused_before_its_body(server: RunningServer) -> N
         assert _status(sock) == 403
     finally:
         sock.close()
+
+
+# --- 3. device keys at enrollment -------------------------------------------------------------
+
+_P = 2**255 - 19
+
+
+def _enc(y: int, sign: int = 0) -> bytes:
+    return (y | (sign << 255)).to_bytes(32, "little")
+
+
+_ORDER_8_A = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+_ORDER_8_B = bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+
+
+def _flip(encoding: bytes) -> bytes:
+    return encoding[:31] + bytes([encoding[31] ^ 0x80])
+
+
+#: the eight points of small order (identity; order 2; two of order 4; four of order 8)
+SMALL_ORDER = {
+    "identity": _enc(1),
+    "order-2": _enc(_P - 1),
+    "order-4": _enc(0),
+    "order-4-neg": _enc(0, 1),
+    "order-8-a": _ORDER_8_A,
+    "order-8-a-neg": _flip(_ORDER_8_A),
+    "order-8-b": _ORDER_8_B,
+    "order-8-b-neg": _flip(_ORDER_8_B),
+}
+#: their non-canonical encodings (y + p, and a "negative zero" x), and other non-canonical values
+NON_CANONICAL = {
+    "identity-neg-zero": _enc(1, 1),
+    "order-2-neg-zero": _enc(_P - 1, 1),
+    "identity-y+p": _enc(1 + _P),
+    "identity-y+p-neg": _enc(1 + _P, 1),
+    "order-4-y+p": _enc(_P),
+    "order-4-y+p-neg": _enc(_P, 1),
+    **{f"y={y}+p": _enc(y + _P) for y in range(2, 19)},
+    "ff*32": b"\xff" * 32,
+}
+
+
+def _enroll_key(server: RunningServer, kiosk_id: str, key: bytes) -> httpx.Response:
+    token = issue_token(server.ctx.db, kiosk_id)
+    with server.client() as client:
+        return client.post(
+            "/v1/enroll", json={"token": token, "kiosk_id": kiosk_id, "device_public_key": b64encode(key)}
+        )
+
+
+def test_small_order_and_non_canonical_device_keys_are_refused(server: RunningServer) -> None:
+    for i, (name, key) in enumerate({**SMALL_ORDER, **NON_CANONICAL}.items()):
+        reply = _enroll_key(server, f"kiosk-bad-{i}", key)
+        assert reply.status_code == 400, name
+        assert reply.json()["error"] == "invalid_device_key", name
+    with server.ctx.db.transaction() as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM devices") == 0
+
+
+def test_mixed_order_device_key_is_refused() -> None:
+    from nacl.bindings import crypto_core_ed25519_add, crypto_scalarmult_ed25519_base_noclamp
+
+    from sync.server.devices import check_device_key
+    from sync.server.errors import InvalidDeviceKeyError
+
+    good = crypto_scalarmult_ed25519_base_noclamp((12345).to_bytes(32, "little"))
+    check_device_key(good)  # a prime-order point passes
+    mixed = crypto_core_ed25519_add(good, _ORDER_8_A)  # plus a torsion component
+    with pytest.raises(InvalidDeviceKeyError):
+        check_device_key(mixed)
+
+
+def test_identity_key_cannot_get_a_forged_record_accepted(server: RunningServer) -> None:
+    """Issue 14's attack end to end: enrollment with the identity point is refused, so the upload
+    with a constant signature never reaches the verifier (401: no such device)."""
+    assert _enroll_key(server, "kiosk-forger", SMALL_ORDER["identity"]).status_code == 400
+    reply = _upload(server, "kiosk-forger", [])
+    assert reply.status_code == 401
+
+
+def test_a_revoked_device_cannot_enroll_again(server: RunningServer) -> None:
+    kiosk = server.enroll("kiosk-revoked")
+    revoke_device(server.ctx.db, "kiosk-revoked")
+    other = Kiosk(server.public_key, kiosk_id="kiosk-revoked")  # same id, a new key
+    for key in (kiosk.public_key_raw(), other.public_key_raw()):
+        reply = _enroll_key(server, "kiosk-revoked", key)
+        assert reply.status_code == 403
+        assert reply.json()["error"] == "device_revoked"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum, unique
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTextOption
 
 from kiosk.slip import Slip
@@ -237,17 +237,12 @@ def _print_on(printer: QPrinter, slip: Slip, paper: Paper, where: str) -> None:
 
 
 def _to_pil(image: QImage) -> object:
-    """A Pillow image of ``image`` (python-escpos rasterises Pillow images)."""
-    from io import BytesIO
-
+    """A Pillow greyscale image of ``image`` (python-escpos rasterises Pillow images)."""
     from PIL import Image
 
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
-    buffer.close()
-    return Image.open(BytesIO(bytes(data.data())))
+    grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    data = bytes(grey.constBits())[: grey.sizeInBytes()]
+    return Image.frombuffer("L", (grey.width(), grey.height()), data, "raw", "L", grey.bytesPerLine(), 1)
 
 
 def print_escpos(slip: Slip, printer: Escpos) -> None:

@@ -5,8 +5,9 @@ in Asia/Tokyo), and whether this person already registered for the programme at 
 one grant per person across kiosks and exclusion lists need the server: the result always carries
 :data:`FINAL_NOTICE`, and an "eligible" here is a preliminary answer, never a grant.
 
-Reasons are typed (:class:`ReasonCode`) with polite Japanese (です・ます) and English text, and never
-quote the resident's data back (the screen may be seen by others, DESIGN.md R-SE-08).
+Reasons are typed (:class:`ReasonCode`) with catalogue texts (:mod:`kiosk.i18n`, every shipped
+language) that name the programme, an age or a date and never quote the resident's data back (the
+screen may be seen by others, DESIGN.md R-SE-08).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from enum import Enum, unique
 from typing import Final
 
 from kiosk.address import ParsedAddress, parse_address
+from kiosk.i18n import Message, Translatable
 from kiosk.programs import JST, Localized, Program
 
 
@@ -40,7 +42,7 @@ class Reason:
     """One reason, with the text shown to the resident."""
 
     code: ReasonCode
-    text: Localized
+    text: Translatable
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Eligibility:
 
     eligible: bool
     reasons: tuple[Reason, ...]
-    notice: Localized
+    notice: Translatable
 
     @property
     def codes(self) -> tuple[ReasonCode, ...]:
@@ -57,10 +59,10 @@ class Eligibility:
         return tuple(r.code for r in self.reasons)
 
 
-FINAL_NOTICE: Final = Localized(
-    ja="この判定は窓口端末での確認です。最終的な判定は事務局のサーバーが行い、結果が変わる場合があります。",
-    en="This is the kiosk's preliminary check. The final decision is made by the programme's central "
-    "server and may differ.",
+FINAL_NOTICE: Final = Message(
+    "final_notice",
+    "This is the kiosk's preliminary check. The programme office makes the final review, "
+    "and you may be found not eligible.",
 )
 
 
@@ -70,56 +72,49 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+_REASONS: Final = {
+    ReasonCode.NOT_RESIDENT: Message(
+        "reason.not_resident", "The address on the card is outside the area of {program}."
+    ),
+    ReasonCode.ADDRESS_UNRECOGNIZED: Message(
+        "reason.address_unrecognized",
+        "The kiosk could not recognise the municipality in the card's address. Please ask a staff member.",
+    ),
+    ReasonCode.TOO_YOUNG: Message("reason.too_young", "{program} is for people aged {age} or over."),
+    ReasonCode.TOO_OLD: Message("reason.too_old", "{program} is for people aged {age} or under."),
+    ReasonCode.NOT_STARTED: Message(
+        "reason.not_started", "Registration has not started yet. It opens on {date}."
+    ),
+    ReasonCode.ENDED: Message("reason.ended", "Registration closed on {date}."),
+    ReasonCode.ALREADY_REGISTERED_HERE: Message(
+        "reason.already_registered_here", "This card is already registered for {program} at this kiosk."
+    ),
+}
+_MISSING_ONE: Final = Message("reason.missing_service", "To qualify, you must register for {service}.")
+_MISSING_TWO: Final = Message(
+    "reason.missing_services", "To qualify, you must register for both {first} and {second}."
+)
+# TRANSLATORS: a calendar date; keep the three placeholders ({month:02d} = two digits).
+_DATE: Final = Message("date", "{year}-{month:02d}-{day:02d}")
+
+
 def _reason(code: ReasonCode, program: Program) -> Reason:
-    name = program.name
     period = program.period
-    texts: dict[ReasonCode, Localized] = {
-        ReasonCode.NOT_RESIDENT: Localized(
-            f"カードの住所が{name.ja}の対象地域ではありません。",
-            f"The address on the card is outside the area of {name.en}.",
-        ),
-        ReasonCode.ADDRESS_UNRECOGNIZED: Localized(
-            "カードの住所から市区町村を確認できませんでした。窓口の職員にお尋ねください。",
-            "The kiosk could not recognise the municipality in the card address. Please ask the staff.",
-        ),
-        ReasonCode.TOO_YOUNG: Localized(
-            f"{name.ja}は{program.age.minimum}歳以上の方が対象です。",
-            f"{name.en} is for people aged {program.age.minimum} or over.",
-        ),
-        ReasonCode.TOO_OLD: Localized(
-            f"{name.ja}は{program.age.maximum}歳以下の方が対象です。",
-            f"{name.en} is for people aged {program.age.maximum} or under.",
-        ),
-        ReasonCode.NOT_STARTED: Localized(
-            f"受付期間前です。受付は{_ja_date(period.start) if period else ''}から始まります。",
-            f"Registration has not started yet. It opens on {period.start.isoformat() if period else ''}.",
-        ),
-        ReasonCode.ENDED: Localized(
-            f"受付期間は{_ja_date(period.end) if period else ''}で終了しました。",
-            f"Registration closed on {period.end.isoformat() if period else ''}.",
-        ),
-        ReasonCode.MISSING_SERVICE: Localized(
-            "対象となるには、"
-            + "と".join(program.terms_for(s).name.ja for s in sorted(program.required_services))
-            + "の両方への登録が必要です。"
-            if len(program.required_services) > 1
-            else "対象となるには、"
-            + "".join(program.terms_for(s).name.ja for s in program.required_services)
-            + "への登録が必要です。",
-            "To qualify you must register for "
-            + " and ".join(program.terms_for(s).name.en for s in sorted(program.required_services))
-            + ".",
-        ),
-        ReasonCode.ALREADY_REGISTERED_HERE: Localized(
-            f"このカードはこの端末で既に{name.ja}に登録済みです。",
-            f"This card is already registered for {name.en} at this kiosk.",
-        ),
-    }
-    return Reason(code, texts[code])
-
-
-def _ja_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    if code is ReasonCode.MISSING_SERVICE:
+        names = [program.terms_for(s).name for s in sorted(program.required_services)]
+        # Two services exist (kiosk.registration.SERVICES), so at most two are required.
+        text = (
+            _MISSING_ONE.bind(service=names[0])
+            if len(names) == 1
+            else _MISSING_TWO.bind(first=names[0], second=names[1])
+        )
+        return Reason(code, text)
+    day = None if period is None else period.start if code is ReasonCode.NOT_STARTED else period.end
+    date_text = (
+        _DATE.bind(year=day.year, month=day.month, day=day.day) if day is not None else Localized("", "")
+    )
+    age = program.age.minimum if code is ReasonCode.TOO_YOUNG else program.age.maximum
+    return Reason(code, _REASONS[code].bind(program=program.name, age=age, date=date_text))
 
 
 def check_eligibility(

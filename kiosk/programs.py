@@ -10,6 +10,7 @@ Every validation error names the file, the key and the reason (:class:`~kiosk.er
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from collections.abc import Collection
@@ -21,6 +22,7 @@ from typing import Any, Final, NoReturn
 
 from kiosk.address import parse_address
 from kiosk.errors import ProgramError
+from kiosk.i18n import LANGUAGE_CODES
 from kiosk.registration import SERVICES
 
 #: Programme periods are Japanese calendar days; Japan has no daylight saving time.
@@ -28,18 +30,34 @@ JST: Final = timezone(timedelta(hours=9), "JST")
 _ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}\Z")
 _PHONE = re.compile(r"^[0-9][0-9\-]{8,14}\Z")
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Localized:
-    """Text in Japanese (required) and English (required); other languages fall back to these."""
+    """A programme text: Japanese and English (required) and optional other languages.
+
+    Fallback (docs/programs.md): the language itself; for ``ja-easy`` then polite ``ja`` (it is
+    Japanese, and a reader of やさしい日本語 may read no English); then English; then Japanese.
+    """
 
     ja: str
     en: str
+    #: The other languages' texts as (language code, text), sorted by code.
+    others: tuple[tuple[str, str], ...] = ()
 
     def get(self, language: str) -> str:
-        """The text for ``language`` (``ja``, ``ja-easy`` → Japanese; anything else → English)."""
-        return self.ja if language.startswith("ja") else self.en
+        """The text for ``language``, with the fallback above."""
+        if language == "ja":
+            return self.ja
+        for code, text in self.others:
+            if code == language:
+                return text
+        return self.ja if language == "ja-easy" else self.en
+
+    def languages(self) -> frozenset[str]:
+        """The languages this text has of its own (no fallback)."""
+        return frozenset({"ja", "en"} | {code for code, _ in self.others})
 
 
 @dataclass(frozen=True)
@@ -157,14 +175,47 @@ class Program:
         raise KeyError(service)
 
 
+def missing_translations(program: Program) -> list[tuple[str, str]]:
+    """The (key, language) pairs of the programme's texts that lack a shipped language, e.g.
+    ``("services[0].terms", "ne")``: those fall back (see :class:`Localized`). Empty texts (an absent
+    optional ``description``) count as complete."""
+    texts: list[tuple[str, Localized]] = [
+        ("name", program.name),
+        ("issuer", program.issuer),
+        ("description", program.description),
+        ("support_hours", program.support_hours),
+    ]
+    for index, terms in enumerate(program.services):
+        texts += [(f"services[{index}].name", terms.name), (f"services[{index}].terms", terms.terms)]
+    return [
+        (key, code)
+        for key, text in texts
+        if text.ja or text.en
+        for code in LANGUAGE_CODES
+        if code not in text.languages()
+    ]
+
+
 def load_programs(directory: Path) -> dict[str, Program]:
     """Load every ``*.toml`` in ``directory``, keyed by programme id (= file stem).
+
+    A programme whose texts lack a shipped language loads (those texts fall back) and the gaps are
+    logged as one warning per programme (:func:`missing_translations`).
 
     :raises ProgramError: for the first invalid file (or a dangling ``exclusions.recipients_of``).
     """
     if not directory.is_dir():
         raise ProgramError(directory, "", "programme directory not found")
     programs = {p.id: p for p in (load_program(path) for path in sorted(directory.glob("*.toml")))}
+    for program in programs.values():
+        missing = missing_translations(program)
+        if missing:
+            _log.warning(
+                "programme %s: %d texts fall back to another language: %s",
+                program.id,
+                len(missing),
+                ", ".join(f"{key}[{code}]" for key, code in missing),
+            )
     for program in programs.values():
         for other in program.exclusions.recipients_of:
             if other not in programs:
@@ -401,8 +452,11 @@ class _Parser:
     def localized(self, table: dict[str, Any], key: str, where: str = "") -> Localized:
         full = f"{where}.{key}" if where else key
         value = self.table(table.get(key), full)
-        self.keys(value, full, required={"ja", "en"})
-        return Localized(self.string(value, "ja", full), self.string(value, "en", full))
+        self.keys(value, full, required={"ja", "en"}, optional=set(LANGUAGE_CODES))
+        others = tuple(
+            (code, self.string(value, code, full)) for code in sorted(value) if code not in ("ja", "en")
+        )
+        return Localized(self.string(value, "ja", full), self.string(value, "en", full), others)
 
     def date(self, table: dict[str, Any], key: str) -> date:
         value = table.get(key.rsplit(".", 1)[-1])

@@ -28,6 +28,8 @@ import json
 import sys
 from typing import Any, Final
 
+from kiosk.i18n import Message
+
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 2
 EXIT_NOT_ELIGIBLE: Final = 8
@@ -41,6 +43,19 @@ EXTRA_EXIT_CODES: Final = {
     "config": EXIT_USAGE,
 }
 _YES: Final = frozenset({b"yes", b"y", "はい".encode()})
+
+# What the resident reads in the terminal, in the profile's language (catalogue messages,
+# docs/ui.md). Error lines (``error (code): message``) and the JSON stay English: they are for
+# operators and scripts, and their codes are the contract.
+_TERMS_HEADING: Final = Message("cli.terms_heading", "[{service} — terms {version}]")
+_NAME: Final = Message("cli.name", "Name: {value}")
+_ADDRESS: Final = Message("cli.address", "Address: {value}")
+_BIRTH_DATE: Final = Message("cli.birth_date", "Date of birth: {value}")
+_SEX: Final = Message("cli.sex", "Sex: {value}")
+# TRANSLATORS: {yes} is the word "yes", which the resident types (はい is accepted too).
+_CONFIRM: Final = Message("cli.confirm", "Register with these details? Type {yes}:")
+_REGISTERED: Final = Message("cli.registered", "Registered: code {code} (record {record}). Status: queued.")
+_NOT_ELIGIBLE: Final = Message("cli.not_eligible", "Not eligible:")
 
 
 def register(subparsers: Any) -> None:
@@ -124,6 +139,7 @@ def _handle(args: argparse.Namespace) -> int:
         return _error(args, "config", str(exc))
     except TrustConfigError as exc:
         return _error(args, "config", str(exc))
+    lang = settings.language
     program = programs.get(args.program)
     if program is None:
         return _error(
@@ -177,8 +193,8 @@ def _handle(args: argparse.Namespace) -> int:
         if not args.yes:
             for service in services:
                 terms = program.terms_for(service)
-                _say(f"[{terms.name.get(settings.language)} — terms {terms.terms_version}]")
-                _say(terms.terms.get(settings.language))
+                _say(_TERMS_HEADING.format(lang, service=terms.name, version=terms.terms_version))
+                _say(terms.terms.get(lang))
         for service in services:
             runner.dispatch(ConsentAccepted(service))
         state = runner.dispatch(_card_inserted())
@@ -212,9 +228,10 @@ def _handle(args: argparse.Namespace) -> int:
         if state.phase is Phase.CONFIRM and state.resident is not None:
             if not args.yes:
                 r = state.resident
-                _say(f"name: {r.name}\naddress: {r.address}")
-                _say(f"birth date: {r.birth_date.isoformat()}\nsex: {r.sex}")
-                _say("Register with these details? Type yes:")
+                _say(_NAME.format(lang, value=r.name) + "\n" + _ADDRESS.format(lang, value=r.address))
+                _say(_BIRTH_DATE.format(lang, value=r.birth_date.isoformat()))
+                _say(_SEX.format(lang, value=r.sex))
+                _say(_CONFIRM.format(lang, yes="yes"))
                 answer = read_secret_line(sys.stdin.buffer)
                 agreed = bytes(answer).strip().lower() in _YES
                 wipe(answer)
@@ -225,9 +242,9 @@ def _handle(args: argparse.Namespace) -> int:
         if state.phase is Phase.ELIGIBILITY:
             state = runner.dispatch(Register())
         if state.phase is Phase.RECEIPT:
-            return _result(args, state, program.id, services)
+            return _result(args, state, program.id, services, lang)
         if state.phase is Phase.NOT_ELIGIBLE:
-            _result(args, state, program.id, services)
+            _result(args, state, program.id, services, lang)
             return EXIT_NOT_ELIGIBLE
         kind = state.error
         if kind in (ErrorKind.CERTIFICATE_EXPIRED, ErrorKind.VERIFICATION_FAILED):
@@ -269,10 +286,12 @@ def _kiosk_clock() -> Any:
     return dt.datetime.now().astimezone()
 
 
-def _result(args: argparse.Namespace, state: Any, program_id: str, services: tuple[str, ...]) -> int:
+def _result(
+    args: argparse.Namespace, state: Any, program_id: str, services: tuple[str, ...], lang: str
+) -> int:
     eligibility = state.eligibility
     reasons = (
-        [{"code": r.code.value, "ja": r.text.ja, "en": r.text.en} for r in eligibility.reasons]
+        [{"code": r.code.value, "ja": r.text.get("ja"), "en": r.text.get("en")} for r in eligibility.reasons]
         if eligibility is not None
         else []
     )
@@ -289,9 +308,11 @@ def _result(args: argparse.Namespace, state: Any, program_id: str, services: tup
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif queued:
         sys.stdout.write(
-            f"registered: code {state.code} (record {state.record_id}); status: queued, will be sent\n"
-            + (f"note: {eligibility.notice.en}\n" if eligibility else "")
+            _REGISTERED.format(lang, code=state.code, record=state.record_id)
+            + "\n"
+            + (f"{eligibility.notice.get(lang)}\n" if eligibility else "")
         )
     else:
-        sys.stdout.write("not eligible:\n" + "".join(f"- {r['en']} / {r['ja']}\n" for r in reasons))
+        lines = "".join(f"- {r.text.get(lang)}\n" for r in eligibility.reasons) if eligibility else ""
+        sys.stdout.write(_NOT_ELIGIBLE.get(lang) + "\n" + lines)
     return EXIT_OK

@@ -109,7 +109,7 @@ def test_eligibility_table(program_id, address, services, now, already, codes) -
 
 
 def test_server_decision_is_final_in_both_languages() -> None:
-    assert "最終的な判定" in FINAL_NOTICE.ja
+    assert "最終的な審査" in FINAL_NOTICE.ja
     assert "final" in FINAL_NOTICE.en
 
 

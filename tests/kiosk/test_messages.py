@@ -7,7 +7,7 @@ import re
 import pytest
 
 from kiosk.flow import ErrorKind
-from kiosk.messages import ANTI_FRAUD, ERRORS, QUEUED, REINSERT, TAKE_CARD, TIMEOUT_WARNING, error_text
+from kiosk.messages import ANTI_FRAUD, ERRORS, QUEUED, REINSERT, TAKE_CARD, error_text, timeout_warning_text
 
 POLITE = re.compile(r"(です|ます|ません|ました|ください|ますか)。$")
 
@@ -20,14 +20,18 @@ def test_every_error_has_polite_ja_and_en(kind: ErrorKind) -> None:
 
 
 def test_notices() -> None:
-    for text in (ANTI_FRAUD, QUEUED, REINSERT, TAKE_CARD, TIMEOUT_WARNING):
+    for text in (ANTI_FRAUD, QUEUED, REINSERT, TAKE_CARD):
         assert POLITE.search(text.ja)
+    assert POLITE.search(timeout_warning_text(30, "ja"))
+    assert "30秒" in timeout_warning_text(30, "ja")
     assert "暗証番号" in ANTI_FRAUD.ja
     assert "My Number" in ANTI_FRAUD.en
-    assert "送信待ち" in QUEUED.ja  # honest status: queued, not granted
+    assert "審査" in QUEUED.ja  # honest status: sent and reviewed later, not granted
 
 
 def test_tries_left_is_added() -> None:
     assert error_text(ErrorKind.PIN_INCORRECT, "ja", tries_left=2).endswith("残り回数：2回です。")
-    assert error_text(ErrorKind.PIN_INCORRECT, "en", tries_left=2) == "The PIN is incorrect. Tries left: 2."
-    assert error_text(ErrorKind.PIN_BLOCKED, "vi") == ERRORS[ErrorKind.PIN_BLOCKED].en
+    en = error_text(ErrorKind.PIN_INCORRECT, "en", tries_left=2)
+    assert en == "The PIN is incorrect. You have 2 tries left."
+    assert error_text(ErrorKind.PIN_INCORRECT, "en", tries_left=1).endswith("You have 1 try left.")
+    assert error_text(ErrorKind.PIN_BLOCKED, "xx") == ERRORS[ErrorKind.PIN_BLOCKED].en  # unknown: English

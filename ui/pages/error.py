@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 
 from kiosk.flow import RETRYABLE, Acknowledge, Cancel, Extend, FlowState
-from kiosk.messages import TIMEOUT_WARNING, error_text
-from ui.i18n import message, ui_text
+from kiosk.messages import error_text, timeout_warning_text
+from ui.i18n import ui_text
 from ui.pages.base import Page, Post, View
 from ui.widgets import button, label, set_button_text
 
@@ -72,7 +72,7 @@ class WarningPage(Page):
         self._show_text()
 
     def _show_text(self) -> None:
-        self.text.setText(message(TIMEOUT_WARNING, self._language).format(s=self.remaining))
+        self.text.setText(timeout_warning_text(self.remaining, self._language))
 
     def show_state(self, state: FlowState, view: View) -> None:
         language = view.language

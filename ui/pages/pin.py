@@ -23,8 +23,8 @@ from kiosk.messages import (
     CARD_INFO_PIN_REFUSED,
     DIFFERENT_PIN_CHOICE,
     SAME_PIN_CHOICE,
-    TRIES_LEFT,
     error_text,
+    tries_left_text,
 )
 from ui.i18n import message, ui_text
 from ui.pages.base import Page, Post, View
@@ -117,7 +117,7 @@ class PinPage(Page):
         self._phase, self._session, self._language = state.phase, state.card_session, language
         self.prompt.setText(message(CARD_INFO_PIN_PROMPT if card_info else AUTH_PIN_PROMPT, language))
         tries = state.tries_left
-        tries_text = message(TRIES_LEFT, language).format(n=tries) if tries is not None else ""
+        tries_text = tries_left_text(tries, language) if tries is not None else ""
         if tries == 1:
             tries_text += "\n" + ui_text("pin_last_try_banner", language)
         self.tries.setText(tries_text)

@@ -41,7 +41,8 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from kiosk.errors import RecordFormatError
-from kiosk.registration import KioskStamp, canonical_json
+from kiosk.registration import KioskStamp
+from kiosk.wire_rules import CANONICAL_UUID4, IDENTIFIER, PROGRAM_ID, canonical_json, strict_b64decode
 
 CHECKIN_SCHEMA: Final = "madoguchi.checkin/1"
 CARD_SCHEMA: Final = "madoguchi.checkin-card/1"
@@ -50,10 +51,10 @@ PLAINTEXT_VERSION: Final = 1
 #: letters, digits and '-', so no programme file can take this id, which has a dot).
 CHECKIN_PROGRAM_ID: Final = "madoguchi.shelter"
 MAX_COMPANIONS: Final = 50
-SHELTER_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}\Z")
-_KIOSK_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}\Z")
+#: A shelter id has the shape of a programme id (lower-case letters, digits, '-').
+SHELTER_ID = PROGRAM_ID
+_KIOSK_ID = IDENTIFIER
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
 #: Kana name as staff type it: hiragana, katakana (incl. long vowel mark), spaces.
 KANA_NAME = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\u3000 ]{1,64}\Z")
 MAX_CERT: Final = 8192
@@ -177,9 +178,13 @@ def _stamp_obj(stamp: KioskStamp) -> dict[str, Any]:
     }
 
 
+def _uuid4(value: str) -> bool:
+    return CANONICAL_UUID4.fullmatch(value) is not None
+
+
 def _check_record(r: CheckinRecord) -> None:
     """The invariants of one check-in record (the same for building and parsing)."""
-    if not _UUID.match(r.record_id):
+    if not _uuid4(r.record_id):
         raise RecordFormatError("record_id: must be a lower-case UUID4")
     if not SHELTER_ID.match(r.shelter_id):
         raise RecordFormatError("shelter_id: lower-case letters, digits and '-', at most 64")
@@ -209,7 +214,7 @@ def _check_record(r: CheckinRecord) -> None:
         raise RecordFormatError("moved_to: a shelter id")
     if (r.event is Event.ARRIVAL) != (r.refers_to is None):
         raise RecordFormatError("refers_to: set exactly when the record is not an arrival")
-    if r.refers_to is not None and not _UUID.match(r.refers_to):
+    if r.refers_to is not None and not _uuid4(r.refers_to):
         raise RecordFormatError("refers_to: a UUID4")
     if r.token is not None and len(r.token) > 64:
         raise RecordFormatError("token: size")
@@ -304,7 +309,7 @@ def _parse_checkin(value: object) -> CheckinRecord:
     cert = None
     if cert_text is not None:
         try:
-            cert = base64.b64decode(cert_text, validate=True)
+            cert = strict_b64decode(cert_text)
         except (binascii.Error, ValueError):
             raise RecordFormatError("auth_certificate: base64") from None
     unverified = None
@@ -344,7 +349,7 @@ def _parse_card(value: object) -> CheckinCardRecord:
     rid, reg, token = obj["record_id"], obj["registration_record_id"], obj["token"]
     if not all(isinstance(x, str) for x in (rid, reg, token)):
         raise RecordFormatError("checkin-card: string fields")
-    if not _UUID.match(rid) or not _UUID.match(reg) or not 0 < len(token) <= 64:
+    if not _uuid4(rid) or not _uuid4(reg) or not 0 < len(token) <= 64:
         raise RecordFormatError("checkin-card: record ids are UUID4s, token at most 64")
     return CheckinCardRecord(rid, reg, token, _stamp(obj["kiosk"]))
 

@@ -20,6 +20,7 @@ from sync.server.db import Dialect
 from sync.server.decide import Outcome
 from sync.server.errors import DeviceRefusedError
 from sync.server.migrations import ensure_partitions, month_start
+from sync.server.shelters import ShelterIngestor
 from sync.server.stored import envelope_digest
 from sync.server.verify import Checked, claimed_id
 from sync.wire import Envelope, EnvelopeFormatError, RecordStatus
@@ -58,6 +59,7 @@ class Ingestor:
         self._keys: dict[bytes, Ed25519PublicKey] = {}
         self._lock = threading.Lock()
         self._partition_month: datetime | None = None
+        self._shelters = ShelterIngestor(ctx)
 
     def lookup(self, device_id: str) -> tuple[bytes, bool] | None:
         """``(raw public key, revoked)`` of a device, or ``None`` if it was never enrolled.
@@ -150,10 +152,13 @@ class Ingestor:
         parsed = [_parse(r) for r in raw]
         known = self._known_resends(device_id, parsed)
         todo = [p for i, p in enumerate(parsed) if i not in known]
+        # shelter check-ins (reserved programme id in the header) take their own path: docs/shelter.md
+        todo, shelter = self._shelters.split(todo)
+        sheltered = self._shelters.ingest(device_id, key, shelter, received_at) if shelter else []
         checked = self.verify_batch(device_id, key, todo, received_at) if todo else []
         decided = self.decide_batch(device_id, checked, received_at) if checked else []
         by_id: dict[str, Outcome] = {}
-        for outcome in decided:
+        for outcome in [*decided, *sheltered]:
             by_id.setdefault(outcome.record_id, outcome)
         outcomes: list[Outcome] = []
         answered: set[str] = set()

@@ -1,0 +1,734 @@
+"""Shelter check-ins on the server: ingest, the evacuee lists, notices by area, retention.
+
+Check-ins arrive in the same ``POST /v1/records`` batches as registrations, with the reserved
+programme id :data:`~kiosk.shelter_record.CHECKIN_PROGRAM_ID` in the envelope header;
+:meth:`ShelterIngestor.ingest` takes them out of the batch before the registration path sees it.
+The checks are the registration path's where they apply (device signature, HPKE open bound to the
+header, strict canonical parse, record id / kiosk agree with the envelope, JPKI chain of a card
+arrival by the same :class:`~sync.server.chain.ChainVerifier`), and the idempotency rules are the
+same (the ``records`` table: a byte-identical re-send is ``duplicate``, another envelope with a
+stored id is ``conflict``). There is no card signature to check: the PIN-less tap cannot make one
+(docs/shelter.md §3).
+
+Who is who, without storing anyone's name: every arrival stores a *subject*, a keyed hash:
+
+- card: the **primary person key** of the certificate (:meth:`PersonKeyer.primary` of issuer DER
+  and serial, the very key registrations store in ``person_keys``), so a check-in joins the
+  registered resident at query time, even when the registration reaches the server later (a booth
+  that was offline);
+- printed card: a keyed hash of the token, joined through ``checkin_cards`` (sent by the booth at
+  registration) to the registration and its person;
+- staff entry: the **secondary key** (:meth:`PersonKeyer.secondary`) of the kana name and birth
+  date; never linked to a registration (unverified).
+
+Follow-up records (departure, moved, companions) name their arrival (``refers_to``). A person is
+*present* at a shelter when their latest arrival is there and has no departure or move: parallel
+uploads may deliver a departure before its arrival, so presence is computed at query time.
+
+Names, addresses and birth dates exist only inside sealed envelopes; :func:`evacuees`,
+:func:`not_seen` and :func:`notice_list` decrypt them only for a named disaster-response operator
+whose token verifies, each opening audited with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from kiosk.address import parse_address
+from kiosk.errors import RecordFormatError
+from kiosk.registration import parse_signed
+from kiosk.shelter_config import Shelter
+from kiosk.shelter_record import (
+    CHECKIN_PROGRAM_ID,
+    CheckinCardRecord,
+    CheckinRecord,
+    Event,
+    Method,
+    parse_shelter_plaintext,
+)
+from sync.sealing import HPKE_SUITE
+from sync.server import audit
+from sync.server.chain import ChainStatus
+from sync.server.context import ServerContext
+from sync.server.db import Database, Dialect, Transaction, as_datetime, insert_rows
+from sync.server.decide import DECISION_LOCK, Outcome
+from sync.server.errors import DeviceRefusedError, ServerError
+from sync.server.keys import ServerKeys
+from sync.server.stored import envelope_digest, pack, unpack
+from sync.wire import HPKE_INFO_LABEL, Envelope, RecordStatus
+
+_TOKEN_LABEL = b"madoguchi.shelter.token.v1\x00"
+#: Default retention of check-ins: long enough for the response and recovery phase of a disaster,
+#: far shorter than registrations' five years (docs/shelter.md §5).
+DEFAULT_RETENTION_DAYS = 180
+
+
+class ShelterError(ServerError):
+    """Base of the shelter module's refusals."""
+
+
+class OperatorRefusedError(ShelterError):
+    """Unknown or revoked operator, or a token that does not verify: nothing was opened."""
+
+
+class ReasonRequiredError(ShelterError):
+    """A bulk opening (names of many people) needs a recorded reason."""
+
+
+# --- ingest ----------------------------------------------------------------------------------------
+
+
+def is_shelter_envelope(item: object) -> bool:
+    """Whether a parsed batch item is a shelter record (routed by the envelope header alone)."""
+    return isinstance(item, Envelope) and item.program_id == CHECKIN_PROGRAM_ID
+
+
+def token_hash(person_secret: bytes, token: str) -> bytes:
+    """The keyed hash a check-in card token is stored and looked up by (never the token itself)."""
+    return hmac.digest(person_secret, _TOKEN_LABEL + token.encode("ascii"), "sha256")
+
+
+@dataclass(frozen=True)
+class _Row:
+    envelope: Envelope = field(repr=False)
+    digest: bytes = field(repr=False)
+    record: CheckinRecord | CheckinCardRecord | None = field(repr=False)
+    subject: bytes | None = field(repr=False)
+    flags: tuple[str, ...]
+    reason: str | None  # a stored rejection
+
+
+class ShelterIngestor:
+    """Verifies and stores the shelter records of a batch (one instance per server context)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._ctx = ctx
+
+    def split(self, parsed: Sequence[object]) -> tuple[list[object], list[Envelope]]:
+        """(the items for the registration path, the shelter envelopes)."""
+        rest: list[object] = []
+        shelter: list[Envelope] = []
+        for item in parsed:
+            if is_shelter_envelope(item):
+                assert isinstance(item, Envelope)
+                shelter.append(item)
+            else:
+                rest.append(item)
+        return rest, shelter
+
+    def _check(self, env: Envelope, device_id: str, key: Ed25519PublicKey) -> _Row | Outcome:
+        if env.kiosk_id != device_id:
+            return Outcome(env.record_id, RecordStatus.REJECTED, "kiosk_mismatch")
+        header = env.header_bytes()
+        try:
+            key.verify(env.sig, header + env.ct)
+        except InvalidSignature:
+            return Outcome(env.record_id, RecordStatus.REJECTED, "bad_signature")  # not stored
+        digest = envelope_digest(header, env.ct, env.sig)
+
+        def reject(reason: str) -> _Row:
+            return _Row(env, digest, None, None, (), reason)
+
+        try:
+            plaintext = HPKE_SUITE.decrypt(
+                env.ct, self._ctx.keys.hpke_private_key, info=HPKE_INFO_LABEL + header
+            )
+        except (InvalidTag, ValueError):
+            return reject("bad_ciphertext")
+        try:
+            record = parse_shelter_plaintext(plaintext)
+        except RecordFormatError:
+            return reject("invalid_record")
+        if record.record_id != env.record_id or record.kiosk.kiosk_id != env.kiosk_id:
+            return reject("record_mismatch")
+        flags: list[str] = []
+        subject: bytes | None = None
+        if isinstance(record, CheckinCardRecord):
+            return _Row(env, digest, record, token_hash(self._ctx.keys.person_secret, record.token), (), None)
+        if record.event is Event.ARRIVAL:
+            if record.method is Method.CARD:
+                assert record.auth_certificate is not None
+                chain = self._ctx.chains.check(record.auth_certificate)
+                if chain.status is not ChainStatus.OK:
+                    return reject(chain.status.value)
+                if not chain.valid_at(record.kiosk.clock):
+                    flags.append("certificate_expired")  # let in at the shelter; counted, flagged
+                subject = self._ctx.keyer.primary(chain.issuer_der, chain.serial)
+            elif record.method is Method.CODE:
+                assert record.token is not None
+                subject = token_hash(self._ctx.keys.person_secret, record.token)
+            else:
+                assert record.unverified is not None
+                subject = self._ctx.keyer.secondary(record.unverified.name_kana, record.unverified.birth_date)
+                flags.append("unverified")
+        return _Row(env, digest, record, subject, tuple(flags), None)
+
+    def ingest(
+        self, device_id: str, key: Ed25519PublicKey, envelopes: Sequence[Envelope], received_at: datetime
+    ) -> list[Outcome]:
+        """Verify and store the shelter envelopes of one batch; one outcome per record id.
+
+        :raises StorageError: the database is unavailable (the client retries later).
+        """
+        outcomes: list[Outcome] = []
+        rows: list[_Row] = []
+        for env in envelopes:
+            checked = self._check(env, device_id, key)
+            if isinstance(checked, Outcome):
+                outcomes.append(checked)
+            else:
+                rows.append(checked)
+        if rows:
+            outcomes.extend(self._store(device_id, rows, received_at))
+        answered: set[str] = set()
+        unique: list[Outcome] = []
+        for outcome in outcomes:
+            if outcome.record_id not in answered:
+                answered.add(outcome.record_id)
+                unique.append(outcome)
+        return unique
+
+    def _store(self, device_id: str, rows: Sequence[_Row], received_at: datetime) -> list[Outcome]:
+        db = self._ctx.db
+        outcomes: list[Outcome] = []
+        with db.transaction(exclusive=True) as tx:
+            if db.dialect is Dialect.POSTGRES:
+                tx.execute("SELECT pg_advisory_xact_lock(?)", (DECISION_LOCK,))
+            if (
+                tx.one("SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL", (device_id,))
+                is None
+            ):
+                raise DeviceRefusedError(device_id, unknown=False)
+            ids = sorted({r.envelope.record_id for r in rows})
+            existing: dict[str, tuple[str, bytes, str, str | None]] = {}
+            for start in range(0, len(ids), 500):
+                frag, params = tx.any_of(ids[start : start + 500])
+                sql = f"SELECT record_id, device_id, envelope_hash, outcome, reason FROM records WHERE record_id {frag}"  # noqa: S608, E501
+                for rid, dev, digest, outcome, reason in tx.execute(sql, params):
+                    existing[str(rid)] = (str(dev), bytes(digest), str(outcome), reason)
+            record_rows: list[tuple[object, ...]] = []
+            checkin_rows: list[tuple[object, ...]] = []
+            card_rows: list[tuple[object, ...]] = []
+            seen: dict[str, bytes] = {}
+            counts: Counter[str] = Counter()
+            max_seq = 0
+            for row in rows:
+                env = row.envelope
+                rid = env.record_id
+                prior = existing.get(rid) or (
+                    (device_id, seen[rid], "accepted", None) if rid in seen else None
+                )
+                if prior is not None:
+                    if prior[0] != device_id or prior[1] != row.digest:
+                        outcomes.append(Outcome(rid, RecordStatus.REJECTED, "conflict"))
+                    elif prior[2] == "rejected":
+                        outcomes.append(Outcome(rid, RecordStatus.REJECTED, prior[3]))
+                    else:
+                        outcomes.append(Outcome(rid, RecordStatus.DUPLICATE))
+                    continue
+                seen[rid] = row.digest
+                max_seq = max(max_seq, env.seq)
+                status = "rejected" if row.reason else "accepted"
+                record_rows.append(
+                    (
+                        rid,
+                        None,
+                        device_id,
+                        env.seq,
+                        env.program_id,
+                        received_at,
+                        row.digest,
+                        status,
+                        row.reason,
+                        None,
+                    )
+                )
+                if row.reason:
+                    outcomes.append(Outcome(rid, RecordStatus.REJECTED, row.reason))
+                    counts["rejected"] += 1
+                    continue
+                outcomes.append(Outcome(rid, RecordStatus.ACCEPTED))
+                record = row.record
+                if isinstance(record, CheckinCardRecord):
+                    assert row.subject is not None
+                    card_rows.append((row.subject, record.registration_record_id, rid, record.kiosk.clock))
+                    counts["checkin_card"] += 1
+                    continue
+                assert isinstance(record, CheckinRecord)
+                counts[record.event.value] += 1
+                checkin_rows.append(
+                    (
+                        rid,
+                        received_at,
+                        record.kiosk.clock,
+                        device_id,
+                        record.shelter_id,
+                        record.event.value,
+                        record.method.value,
+                        record.refers_to or rid,
+                        row.subject,
+                        record.chain,
+                        record.companions,
+                        record.moved_to,
+                        json.dumps(list(row.flags)),
+                        pack(env.header_bytes(), env.ct, env.sig),
+                    )
+                )
+            insert_rows(
+                tx,
+                "records",
+                (
+                    "record_id",
+                    "code",
+                    "device_id",
+                    "sequence",
+                    "program_id",
+                    "received_at",
+                    "envelope_hash",
+                    "outcome",
+                    "reason",
+                    "decision",
+                ),
+                record_rows,
+            )
+            insert_rows(tx, "checkins", _CHECKIN_COLUMNS, checkin_rows)
+            if card_rows:
+                # a token issued twice (a re-sent card record has another record id): the first wins
+                for card in card_rows:
+                    if tx.one("SELECT 1 FROM checkin_cards WHERE token_hash = ?", (card[0],)) is None:
+                        insert_rows(
+                            tx,
+                            "checkin_cards",
+                            ("token_hash", "registration_record_id", "record_id", "issued_at"),
+                            [card],
+                        )
+            if max_seq:
+                # the outbox numbers check-ins and registrations in one sequence: keep the device's
+                # high-water mark so the registration path sees no false gaps
+                tx.execute(
+                    "UPDATE devices SET last_sequence = ? WHERE device_id = ? AND last_sequence < ?",
+                    (max_seq, device_id, max_seq),
+                )
+            if counts:
+                audit.append(
+                    tx,
+                    db.dialect,
+                    [audit.AuditEvent("shelter.batch", device_id, dict(counts))],
+                    at=received_at,
+                )
+        return outcomes
+
+
+_CHECKIN_COLUMNS = (
+    "record_id",
+    "received_at",
+    "checked_at",
+    "device_id",
+    "shelter_id",
+    "event",
+    "method",
+    "arrival_id",
+    "subject",
+    "chain",
+    "companions",
+    "moved_to",
+    "flags",
+    "envelope",
+)
+
+
+# --- operators -------------------------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> bytes:
+    return hashlib.sha256(b"madoguchi.shelter.operator.v1\x00" + token.encode("utf-8")).digest()
+
+
+def add_operator(db: Database, name: str, *, actor: str) -> str:
+    """Authorise a disaster-response operator; return their token (shown once, stored hashed)."""
+    if not name or len(name) > 64 or not name.isprintable():
+        raise ShelterError("operator name: 1-64 printable characters")
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    with db.transaction(exclusive=True) as tx:
+        if tx.one("SELECT 1 FROM shelter_operators WHERE name = ?", (name,)) is not None:
+            raise ShelterError(f"operator {name!r} exists (revoke it first)")
+        tx.execute(
+            "INSERT INTO shelter_operators (name, token_hash, created_at) VALUES (?, ?, ?)",
+            (name, _token_digest(token), now),
+        )
+        audit.append(tx, db.dialect, [audit.AuditEvent("shelter.operator.add", actor, {"operator": name})])
+    return token
+
+
+def revoke_operator(db: Database, name: str, *, actor: str) -> None:
+    """Withdraw an operator's authorisation (the row stays, for the audit trail)."""
+    with db.transaction(exclusive=True) as tx:
+        tx.execute("UPDATE shelter_operators SET revoked_at = ? WHERE name = ?", (datetime.now(UTC), name))
+        audit.append(tx, db.dialect, [audit.AuditEvent("shelter.operator.revoke", actor, {"operator": name})])
+
+
+def check_operator(tx: Transaction, name: str, token: str) -> None:
+    """:raises OperatorRefusedError: unknown, revoked, or the token does not verify."""
+    row = tx.one("SELECT token_hash, revoked_at FROM shelter_operators WHERE name = ?", (name,))
+    if row is None or row[1] is not None or not hmac.compare_digest(bytes(row[0]), _token_digest(token)):
+        raise OperatorRefusedError("not an authorised disaster-response operator")
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who opens names, with the token they presented and why (the reason goes to the audit log)."""
+
+    name: str
+    token: str = field(repr=False)
+    reason: str = ""
+
+
+# --- presence --------------------------------------------------------------------------------------
+
+_PRESENT_SQL = """
+WITH a AS (
+  SELECT c.record_id, c.shelter_id, c.method, c.chain, c.checked_at, c.subject, c.flags,
+         COALESCE(pk.person_id, r.person_id) AS person_id
+  FROM checkins c
+  LEFT JOIN person_keys pk ON c.method = 'card' AND pk.key_hash = c.subject AND pk.kind = 'primary'
+  LEFT JOIN checkin_cards cc ON c.method = 'code' AND cc.token_hash = c.subject
+  LEFT JOIN registrations r ON r.record_id = cc.registration_record_id
+  WHERE c.event = 'arrival'
+),
+ranked AS (
+  SELECT a.*, ROW_NUMBER() OVER (
+    PARTITION BY a.person_id, CASE WHEN a.person_id IS NULL THEN a.subject END
+    ORDER BY a.checked_at DESC, a.record_id DESC) AS rn
+  FROM a
+)
+SELECT ranked.record_id, ranked.shelter_id, ranked.method, ranked.chain, ranked.checked_at,
+       ranked.person_id, ranked.flags,
+       (SELECT COALESCE(SUM(m.companions), 0) FROM checkins m
+         WHERE m.arrival_id = ranked.record_id AND m.event = 'companions') AS companions
+FROM ranked
+WHERE ranked.rn = 1
+  AND NOT EXISTS (SELECT 1 FROM checkins d
+                  WHERE d.arrival_id = ranked.record_id AND d.event IN ('departure', 'moved'))
+"""
+
+
+@dataclass(frozen=True)
+class PresentPerson:
+    """One person present at a shelter (no personal data until opened)."""
+
+    arrival_id: str
+    shelter_id: str
+    method: str
+    chain: str | None
+    arrived_at: datetime
+    person_id: str | None = field(repr=False)
+    companions: int
+    unverified: bool
+
+    @property
+    def registered(self) -> bool:
+        """Linked to a registered resident (card or printed card of a registration)."""
+        return self.person_id is not None
+
+
+def present(db: Database, shelter_id: str | None = None) -> list[PresentPerson]:
+    """Everyone present now, at one shelter or all."""
+    with db.transaction() as tx:
+        rows = tx.execute(_PRESENT_SQL)
+    out = []
+    for rid, sid, method, chain, at, person, flags, companions in rows:
+        if shelter_id is not None and sid != shelter_id:
+            continue
+        out.append(
+            PresentPerson(
+                str(rid),
+                str(sid),
+                str(method),
+                chain,
+                as_datetime(at),
+                None if person is None else str(person),
+                int(companions),
+                "unverified" in json.loads(flags),
+            )
+        )
+    return out
+
+
+def summary(
+    db: Database, shelters: Mapping[str, Shelter], *, now: datetime | None = None, hours: int = 72
+) -> list[dict[str, Any]]:
+    """Per shelter: headcount, breakdown and arrivals per hour (UTC) over the last ``hours``."""
+    moment = now or datetime.now(UTC)
+    since = moment - timedelta(hours=hours)
+    people = present(db)
+    with db.transaction() as tx:
+        arrivals = tx.execute(
+            "SELECT shelter_id, checked_at, event, companions FROM checkins"
+            " WHERE event IN ('arrival', 'companions') AND checked_at >= ?",
+            (since,),
+        )
+    buckets: dict[str, Counter[str]] = {}
+    for sid, at, event, companions in arrivals:
+        hour = as_datetime(at).astimezone(UTC).strftime("%Y-%m-%dT%H:00Z")
+        buckets.setdefault(str(sid), Counter())[hour] += 1 if event == "arrival" else int(companions)
+    ids = sorted(set(shelters) | {p.shelter_id for p in people} | set(buckets))
+    out = []
+    for sid in ids:
+        here = [p for p in people if p.shelter_id == sid]
+        shelter = shelters.get(sid)
+        companions = sum(p.companions for p in here)
+        out.append(
+            {
+                "shelter_id": sid,
+                "name": shelter.name("ja") if shelter else None,
+                "municipality": shelter.municipality if shelter else None,
+                "capacity": shelter.capacity if shelter else None,
+                "headcount": len(here) + companions,
+                "people": len(here),
+                "companions": companions,
+                "registered": sum(p.registered for p in here),
+                "unregistered_cards": sum(1 for p in here if p.method == "card" and not p.registered),
+                "unlinked_codes": sum(1 for p in here if p.method == "code" and not p.registered),
+                "unverified": sum(p.unverified for p in here),
+                "arrivals_per_hour": dict(sorted(buckets.get(sid, Counter()).items())),
+            }
+        )
+    return out
+
+
+# --- opening names ---------------------------------------------------------------------------------
+
+
+def _open(keys: ServerKeys, blob: bytes) -> bytes:
+    envelope = unpack(blob)
+    return HPKE_SUITE.decrypt(envelope.ct, keys.hpke_private_key, info=envelope.hpke_info())
+
+
+def _registration_of(tx: Transaction, keys: ServerKeys, person_id: str) -> dict[str, str] | None:
+    row = tx.one(
+        "SELECT envelope FROM registrations WHERE person_id = ? ORDER BY registered_at DESC LIMIT 1",
+        (person_id,),
+    )
+    if row is None:
+        return None
+    signed = parse_signed(_open(keys, bytes(row[0])))
+    r = signed.record.resident
+    return {"name": r.name, "address": r.address, "birth_date": r.birth_date.isoformat()}
+
+
+#: Columns of the evacuee export (CSV header order; JSON objects carry the same keys).
+EVACUEE_COLUMNS = (
+    "shelter_id",
+    "arrival_id",
+    "arrived_at",
+    "method",
+    "verified",
+    "registered",
+    "companions",
+    "name",
+    "name_kana",
+    "birth_date",
+    "address",
+)
+
+
+def evacuees(
+    db: Database, keys: ServerKeys, shelter_id: str, *, operator: Operator | None = None
+) -> list[dict[str, Any]]:
+    """Who is at ``shelter_id`` now. Without ``operator``: no names (nothing decrypted). With one
+    whose token verifies: names, kana, birth dates and addresses, the opening audited first
+    (operator, shelter, number of people, reason).
+
+    :raises OperatorRefusedError: the operator is not authorised (nothing was opened).
+    """
+    people = present(db, shelter_id)
+    rows: list[dict[str, Any]] = []
+    with db.transaction(exclusive=operator is not None) as tx:
+        if operator is not None:
+            check_operator(tx, operator.name, operator.token)
+            audit.append(
+                tx,
+                db.dialect,
+                [
+                    audit.AuditEvent(
+                        "shelter.evacuees.open",
+                        operator.name,
+                        {"shelter_id": shelter_id, "people": len(people), "reason": operator.reason},
+                    )
+                ],
+            )
+        for p in sorted(people, key=lambda p: p.arrived_at):
+            item: dict[str, Any] = {
+                "shelter_id": p.shelter_id,
+                "arrival_id": p.arrival_id,
+                "arrived_at": p.arrived_at.astimezone(UTC)
+                .isoformat(timespec="seconds")
+                .replace("+00:00", "Z"),
+                "method": p.method,
+                "verified": not p.unverified,
+                "registered": p.registered,
+                "companions": p.companions,
+                "name": None,
+                "name_kana": None,
+                "birth_date": None,
+                "address": None,
+            }
+            if operator is not None:
+                if p.person_id is not None:
+                    found = _registration_of(tx, keys, p.person_id)
+                    if found:
+                        item.update(found)
+                elif p.unverified:
+                    blob = tx.one("SELECT envelope FROM checkins WHERE record_id = ?", (p.arrival_id,))
+                    assert blob is not None
+                    record = parse_shelter_plaintext(_open(keys, bytes(blob[0])))
+                    if isinstance(record, CheckinRecord) and record.unverified is not None:
+                        item["name_kana"] = record.unverified.name_kana
+                        item["birth_date"] = record.unverified.birth_date.isoformat()
+            rows.append(item)
+    return rows
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """CSV with a header row (UTF-8 text; booleans as true/false, empty for none)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [
+                ""
+                if row.get(c) is None
+                else ("true" if row[c] is True else "false" if row[c] is False else row[c])
+                for c in columns
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _area(area: str) -> tuple[str, str]:
+    parsed = parse_address(area)
+    prefecture = parsed.prefecture or ""
+    municipality = (parsed.county or "") + (parsed.municipality or "") + (parsed.ward or "")
+    if not prefecture:
+        raise ShelterError(f"area {area!r}: name a prefecture, e.g. 宮城県石巻市")
+    return prefecture, municipality
+
+
+def _disaster_registrations(
+    tx: Transaction, keys: ServerKeys, area: str
+) -> list[tuple[str, str, dict[str, str]]]:
+    """(person id, record id, resident) of the latest disaster-service registration per person in
+    ``area`` (prefecture plus optional municipality prefix)."""
+    prefecture, municipality = _area(area)
+    rows = tx.execute(
+        "SELECT person_id, record_id, registered_at, envelope FROM registrations"
+        " WHERE prefecture = ? AND substr(municipality, 1, ?) = ? AND decision <> 'rejected'",
+        (prefecture, len(municipality), municipality),
+    )
+    latest: dict[str, tuple[datetime, str, dict[str, str]]] = {}
+    for person, rid, at, blob in rows:
+        signed = parse_signed(_open(keys, bytes(blob)))
+        if "disaster" not in signed.record.services:
+            continue
+        r = signed.record.resident
+        when = as_datetime(at)
+        if str(person) not in latest or latest[str(person)][0] < when:
+            resident = {"name": r.name, "address": r.address, "birth_date": r.birth_date.isoformat()}
+            latest[str(person)] = (when, str(rid), resident)
+    return [(p, v[1], v[2]) for p, v in sorted(latest.items(), key=lambda kv: kv[1][1])]
+
+
+def _bulk_open(
+    tx: Transaction, dialect: Dialect, operator: Operator, kind: str, detail: dict[str, Any]
+) -> None:
+    if not operator.reason.strip():
+        raise ReasonRequiredError("a bulk opening needs --reason (it is written to the audit log)")
+    check_operator(tx, operator.name, operator.token)
+    audit.append(tx, dialect, [audit.AuditEvent(kind, operator.name, {**detail, "reason": operator.reason})])
+
+
+def not_seen(db: Database, keys: ServerKeys, area: str, *, operator: Operator) -> dict[str, Any]:
+    """Registered disaster-service residents of ``area`` not seen at any shelter (safety checks).
+
+    Reading which registrations chose the disaster service means opening them, so this is a bulk
+    opening: an authorised operator and a reason, audited.
+    """
+    seen = {p for p in _all_arrival_persons(db) if p}
+    with db.transaction(exclusive=True) as tx:
+        _bulk_open(tx, db.dialect, operator, "shelter.not_seen.open", {"area": area})
+        residents = _disaster_registrations(tx, keys, area)
+    missing = [
+        {"registration_id": rid, **resident} for person, rid, resident in residents if person not in seen
+    ]
+    return {"area": area, "registered": len(residents), "not_seen": len(missing), "residents": missing}
+
+
+def _all_arrival_persons(db: Database) -> list[str | None]:
+    sql = _PRESENT_SQL.split("ranked AS")[0].rstrip().rstrip(",") + "\nSELECT person_id FROM a"
+    with db.transaction() as tx:
+        return [None if r[0] is None else str(r[0]) for r in tx.execute(sql)]
+
+
+#: Columns of ``notice-list`` (CSV header order; JSON objects carry the same keys).
+NOTICE_COLUMNS = ("registration_id", "name", "address", "channel", "contact")
+
+
+def notice_list(db: Database, keys: ServerKeys, area: str, *, operator: Operator) -> list[dict[str, Any]]:
+    """Disaster-service registrations whose address lies in ``area``, for an evacuation notice.
+
+    Today's registration record has no contact field, so ``channel`` is ``"address"`` (a notice by
+    post or in person at the registered address) and ``contact`` is empty; docs/shelter.md §6 says
+    how an optional phone contact would be added with its own consent.
+    """
+    with db.transaction(exclusive=True) as tx:
+        _bulk_open(tx, db.dialect, operator, "shelter.notice_list.open", {"area": area})
+        residents = _disaster_registrations(tx, keys, area)
+    return [
+        {
+            "registration_id": rid,
+            "name": r["name"],
+            "address": r["address"],
+            "channel": "address",
+            "contact": None,
+        }
+        for _, rid, r in residents
+    ]
+
+
+# --- retention -------------------------------------------------------------------------------------
+
+
+def purge_checkins(
+    db: Database, *, retention_days: int = DEFAULT_RETENTION_DAYS, actor: str, now: datetime | None = None
+) -> dict[str, int]:
+    """Delete check-ins (and their ``records`` rows) older than ``retention_days``; audited."""
+    if not 1 <= retention_days <= 3650:
+        raise ShelterError("retention_days: 1..3650")
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    with db.transaction(exclusive=True) as tx:
+        n = int(tx.scalar("SELECT COUNT(*) FROM checkins WHERE received_at < ?", (cutoff,)) or 0)
+        tx.execute(
+            "DELETE FROM records WHERE program_id = ? AND received_at < ?", (CHECKIN_PROGRAM_ID, cutoff)
+        )
+        tx.execute("DELETE FROM checkins WHERE received_at < ?", (cutoff,))
+        audit.append(
+            tx,
+            db.dialect,
+            [audit.AuditEvent("shelter.purge", actor, {"retention_days": retention_days, "checkins": n})],
+        )
+    return {"checkins": n, "retention_days": retention_days}

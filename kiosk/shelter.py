@@ -48,7 +48,7 @@ from kiosk.shelter_record import (
     Unverified,
     new_record_id,
 )
-from kiosk.shelter_state import Present, ShelterState
+from kiosk.shelter_state import Headcount, Present, ShelterState
 
 
 @dataclass(frozen=True)
@@ -152,9 +152,8 @@ class ShelterDesk:
         """A card was tapped (PIN-less read done)."""
         if card.chain not in ("verified", "expired"):
             return Refused("card_untrusted")
-        identity = self._state.identity("card", card.issuer_der, card.serial.to_bytes(20, "big", signed=True))
         return self._arrive(
-            identity,
+            self.card_identity(card),
             Method.CARD,
             auth_certificate=card.certificate_der,
             chain=card.chain,
@@ -173,8 +172,36 @@ class ShelterDesk:
         today = self._clock().date()
         if not KANA_NAME.match(name) or not dt.date(1900, 1, 1) <= birth_date <= today:
             return Refused("bad_entry")
-        identity = self._state.identity("staff", name.encode("utf-8"), birth_date.isoformat().encode("ascii"))
-        return self._arrive(identity, Method.STAFF, unverified=Unverified(name, birth_date))
+        return self._arrive(
+            self.staff_identity(name, birth_date), Method.STAFF, unverified=Unverified(name, birth_date)
+        )
+
+    # -- identities (for "check out" / "moved" asked before any tap, e.g. ``checkin --check-out``) --
+
+    def card_identity(self, card: CardIdentity) -> bytes:
+        """The local keyed hash of a card (issuer and serial)."""
+        return self._state.identity("card", card.issuer_der, card.serial.to_bytes(20, "big", signed=True))
+
+    def code_identity(self, text: str) -> bytes | None:
+        """The local keyed hash of a check-in card token, or None if ``text`` is not one."""
+        token = normalize_token(text)
+        return None if token is None else self._state.identity("code", token.encode("ascii"))
+
+    def staff_identity(self, name_kana: str, birth_date: dt.date) -> bytes:
+        """The local keyed hash of a staff entry (normalised kana name and birth date)."""
+        name = normalize_kana(name_kana).encode("utf-8")
+        return self._state.identity("staff", name, birth_date.isoformat().encode("ascii"))
+
+    def find(self, identity: bytes | None) -> AlreadyHere | None:
+        """The person behind ``identity`` if they are checked in here, else None."""
+        if identity is None:
+            return None
+        present = self._state.lookup(self.shelter.id, identity)
+        return None if present is None else AlreadyHere(identity, present)
+
+    def headcount(self) -> Headcount:
+        """The staff side's numbers for this shelter (no personal data)."""
+        return self._state.headcount(self.shelter.id)
 
     # -- after an arrival / on a second tap --------------------------------------------------
 

@@ -10,5 +10,5 @@ from kiosk.cli import build_parser
 def test_every_owned_command_is_registered() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    owned = {"card", "virtual-card", "register", "enroll", "queue", "sync", "server", "kiosk"}
+    owned = {"card", "virtual-card", "register", "checkin", "enroll", "queue", "sync", "server", "kiosk"}
     assert set(sub.choices) == owned

@@ -279,3 +279,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("audit", help="verify the audit log's hash chain")
     _common(p)
     p.set_defaults(handler=_guarded(_cmd_audit))
+
+    from sync.server.shelters_cli import register as register_shelters  # shelters, notice-list
+
+    register_shelters(sub, common=_common, guarded=_guarded, open_db=_open_db, data_dir=_data_dir)

@@ -40,7 +40,9 @@ SEX_CODES: Final = frozenset({"0", "1", "2", "9"})  # ISO 5218, as DF25 on the c
 
 #: Registration-code alphabet: digits and capitals without 0/O, 1/I/L and U (which reads as V).
 CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_DATA_LENGTH: Final = 8
+#: 15 characters of 30 symbols: 73.6 bits, so two of a billion registrations share a code with a
+#: chance of about 3e-5 (the former 8 characters, 39 bits, gave 53 % at a million; issue 14).
+CODE_DATA_LENGTH: Final = 15
 
 
 def canonical_json(obj: object) -> bytes:
@@ -72,30 +74,36 @@ def _luhn_mod_n(chars: str) -> str:
 def registration_code(record_id: uuid.UUID) -> str:
     """The short code printed on the receipt, derived from the record id (no personal data).
 
-    Eight characters from the random bits of the UUID plus a check character, shown as
-    ``XXX-XXX-XXX`` so it can be read out over the phone.
+    Fifteen characters from the 122 random bits of the UUID plus a check character, shown as
+    ``XXXX-XXXX-XXXX-XXXX``: four groups of four read out over the phone one group at a time. The
+    server still refuses a second record with a code it already holds (a typed rejection).
     """
     return _code_of(record_id.int)
 
 
 def _code_of(value: int) -> str:
     """:func:`registration_code` of the UUID whose 128-bit integer is ``value``."""
+    # only the random bits: without the version nibble (bits 76-79) and the variant (bits 62-63)
+    value = (value >> 80) << 74 | ((value >> 64) & 0xFFF) << 62 | (value & ((1 << 62) - 1))
     data = ""
     for _ in range(CODE_DATA_LENGTH):
         value, digit = divmod(value, len(CODE_ALPHABET))
         data += CODE_ALPHABET[digit]
-    raw = data + _luhn_mod_n(data)
-    return f"{raw[0:3]}-{raw[3:6]}-{raw[6:9]}"
+    return _groups(data + _luhn_mod_n(data))
+
+
+def _groups(raw: str) -> str:
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
 def normalize_code(text: str) -> str | None:
-    """Return the canonical ``XXX-XXX-XXX`` form of a typed code, or None if it is not valid."""
+    """Return the canonical ``XXXX-XXXX-XXXX-XXXX`` form of a typed code, or None if it is not valid."""
     raw = re.sub(r"[\s\-‐－ー]", "", text).upper()
     if len(raw) != CODE_DATA_LENGTH + 1 or any(c not in CODE_ALPHABET for c in raw):
         return None
     if _luhn_mod_n(raw[:-1]) != raw[-1]:
         return None
-    return f"{raw[0:3]}-{raw[3:6]}-{raw[6:9]}"
+    return _groups(raw)
 
 
 # --- the record ----------------------------------------------------------------------------------

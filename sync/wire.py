@@ -125,6 +125,10 @@ class RejectReason(StrEnum):
     CERTIFICATE = "certificate"
     PROGRAM_RULES = "program_rules"
     CONFLICT = "conflict"
+    #: dated after the server's receive time beyond the allowed skew (docs/server.md, clock policy)
+    CLOCK_AHEAD = "clock_ahead"
+    #: another stored record already has this registration code: the kiosk shows a new receipt
+    CODE_COLLISION = "code_collision"
 
 
 #: The one canonical JSON encoding (``kiosk.wire_rules``), re-exported for the wire's callers.

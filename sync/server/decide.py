@@ -25,12 +25,14 @@ from datetime import datetime
 
 from kiosk.programs import AwardKind, Program
 from sync.server.audit import AuditEvent, append
-from sync.server.db import Dialect, Transaction, insert_rows
-from sync.server.verify import Rejection, Verified
+from sync.server.db import Dialect, Transaction, as_datetime, insert_rows
+from sync.server.verify import MAX_CLOCK_SKEW, Rejection, Verified
 from sync.wire import Envelope, RecordStatus
 
 #: Advisory lock id that serialises decisions on PostgreSQL ("madd").
 DECISION_LOCK = 0x6D616464
+#: Rejection reason of a record whose registration code another stored record already has.
+CODE_COLLISION = "code_collision"
 
 
 @dataclass(frozen=True)
@@ -216,9 +218,22 @@ class BatchDecider:
                 continue
             seen[rid] = digest
             fresh.append((index, item))
+        # 1b. a registration code names one record (issue 14): a code already stored, or twice in
+        # this batch, is refused with a reason the kiosk can show; the unique index backs this up
+        fresh = self._refuse_code_collisions(tx, fresh)
         # 2. per-device sequence numbers: reuse and gaps (possible cloned kiosk)
-        device_row = tx.one("SELECT last_sequence FROM devices WHERE device_id = ?", (device_id,))
+        device_row = tx.one(
+            "SELECT last_sequence, enrolled_at, last_registered_at FROM devices WHERE device_id = ?",
+            (device_id,),
+        )
         last_sequence = int(device_row[0]) if device_row else 0
+        # the clock policy's lower bound (docs/server.md): no record can be sealed before its device
+        # was enrolled, and a kiosk's clock does not run backwards past its previous accepted record
+        floor = max(
+            [as_datetime(v) for v in (device_row or (None, None, None))[1:] if v is not None],
+            default=None,
+        )
+        newest_registered = floor
         seq_counts = Counter(_env(c).seq for _, c in fresh)
         seqs = sorted(seq_counts)
         # a sequence number twice in one batch is reuse too (a clone uploading through the same queue)
@@ -285,16 +300,24 @@ class BatchDecider:
             person_id, matched = resolved[index]
             flags = [*item.flags, *seq_flags]
             keys = (item.person_keys.primary, item.person_keys.secondary)
-            if matched is not None:
+            out_of_bounds = floor is not None and item.registered_at < floor - MAX_CLOCK_SKEW
+            if out_of_bounds:
+                # dated before the device's own history: the programme rules ran at a time the
+                # server cannot trust, so a person decides (never a grant on the kiosk's word)
+                flags.append("clock_out_of_bounds")
+            elif newest_registered is None or item.registered_at > newest_registered:
+                newest_registered = item.registered_at
+            if matched is not None or out_of_bounds:
                 decision, action = "review", "none"
-                flags.append("possible_same_person")
+                if matched is not None:
+                    flags.append("possible_same_person")
                 review_rows.append(
                     (
                         item.record_id,
                         item.program.id,
                         person_id,
-                        matched,
-                        "secondary_match_other_address",
+                        matched if matched is not None else person_id,
+                        "secondary_match_other_address" if matched is not None else "clock_out_of_bounds",
                         received_at,
                     )
                 )
@@ -388,6 +411,11 @@ class BatchDecider:
         bump_counters(tx, self._dialect, deltas)
         if new_last != last_sequence:
             tx.execute("UPDATE devices SET last_sequence = ? WHERE device_id = ?", (new_last, device_id))
+        if newest_registered is not None and newest_registered != floor:
+            tx.execute(
+                "UPDATE devices SET last_registered_at = ? WHERE device_id = ?",
+                (newest_registered, device_id),
+            )
         if decided:
             # one chained entry per batch lists every decision: the log stays complete and
             # tamper-evident while costing one row per batch instead of one per record
@@ -395,6 +423,31 @@ class BatchDecider:
                 tx, self._dialect, [AuditEvent("batch", device_id, {"decisions": decided})], at=received_at
             )
         return [outcomes[i] for i in sorted(outcomes)]
+
+    @staticmethod
+    def _refuse_code_collisions(
+        tx: Transaction, fresh: list[tuple[int, Verified | Rejection]]
+    ) -> list[tuple[int, Verified | Rejection]]:
+        codes = sorted({c.code for _, c in fresh if isinstance(c, Verified)})
+        taken: set[str] = set()
+        for start in range(0, len(codes), 500):
+            frag, params = tx.any_of(codes[start : start + 500])
+            taken.update(str(r[0]) for r in tx.execute(f"SELECT code FROM records WHERE code {frag}", params))  # noqa: S608
+        out: list[tuple[int, Verified | Rejection]] = []
+        for index, item in fresh:
+            if isinstance(item, Verified):
+                if item.code in taken:
+                    item = Rejection(
+                        item.record_id,
+                        CODE_COLLISION,
+                        store=True,
+                        envelope=item.envelope,
+                        envelope_hash=item.envelope_hash,
+                    )
+                else:
+                    taken.add(item.code)
+            out.append((index, item))
+        return out
 
     def _load_persons(self, tx: Transaction, items: Sequence[Verified]) -> _Persons:
         persons = _Persons()

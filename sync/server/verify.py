@@ -12,6 +12,8 @@ Order, cheapest and least trusting first (each step's failure is a wire ``reject
    is valid at the registration time (``certificate_expired`` / ``certificate_not_yet_valid``);
 5. the card signature over the canonical record bytes with that certificate (``card_signature``);
 6. the kiosk's own verification results are all present and true (``kiosk_verification``);
+   the registration time and the sealing time are not after the receive time by more than
+   :data:`MAX_CLOCK_SKEW` (``clock_ahead``);
 7. revocation via the pluggable checker (``certificate_revoked``; "not checked" is a flag);
 8. the programme exists (``unknown_program``) and its offline rules hold at the kiosk's registration
    time (residency, age, period, required services: the eligibility reason code).
@@ -47,8 +49,11 @@ from sync.server.revocation import RevocationChecker, RevocationStatus
 from sync.server.stored import envelope_digest, pack
 from sync.wire import HPKE_INFO_LABEL, Envelope, EnvelopeFormatError
 
-#: Kiosk clocks further than this from the server's receive time are flagged.
+#: Kiosk clocks further than this from the server's receive time are flagged (past) or refused
+#: (future); also the tolerance of the device-history lower bound in :mod:`sync.server.decide`.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
+#: Rejection reason of a record dated after its receive time by more than :data:`MAX_CLOCK_SKEW`.
+CLOCK_AHEAD = "clock_ahead"
 
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
@@ -183,6 +188,12 @@ class RecordVerifier:
         ver = record.verification
         if not (ver.chain and ver.signature and ver.integrity and ver.genuine_card):
             return reject("kiosk_verification")
+        # the clock policy's upper bound (docs/server.md): nothing is registered in the future
+        if (
+            registered_at - received_at > MAX_CLOCK_SKEW
+            or envelope.created_time() - received_at > MAX_CLOCK_SKEW
+        ):
+            return reject(CLOCK_AHEAD)
         flags: list[str] = []
         if chain.certificate is None or chain.issuer is None:
             return reject(ChainStatus.MALFORMED.value)
@@ -209,7 +220,7 @@ class RecordVerifier:
         )
         if not eligibility.eligible:
             return reject(eligibility.codes[0].value)
-        if abs(registered_at - received_at) > MAX_CLOCK_SKEW:
+        if received_at - registered_at > MAX_CLOCK_SKEW:  # in the past: queued offline, or a slow clock
             flags.append("clock_skew")
         if abs(registered_at - envelope.created_time()) > MAX_CLOCK_SKEW:
             flags.append("clock_mismatch")

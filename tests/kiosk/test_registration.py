@@ -22,6 +22,7 @@ from kiosk.registration import (
     Resident,
     SignedRegistration,
     Verification,
+    _code_of,
     build_record,
     canonical_json,
     new_record_id,
@@ -112,7 +113,7 @@ def test_non_canonical_plaintext_is_refused(card_key: FakeCardKey) -> None:
         (("schema",), "madoguchi.registration/2", "record.schema"),
         (("record_id",), "not-a-uuid", "record.record_id"),
         (("record_id",), str(uuid.UUID(int=5, version=1)), "record.record_id"),
-        (("code",), "ABC-DEF-GHJ", "record.code"),
+        (("code",), "ABCD-EFGH-JKMN-PQRS", "record.code"),
         (("services",), ["point", "disaster"], "record.services"),
         (("services",), ["shopping"], "record.services"),
         (("resident", "sex"), "3", "record.resident.sex"),
@@ -168,17 +169,26 @@ def test_new_record_id_requires_uuid4() -> None:
         new_record_id(lambda: uuid.UUID(int=1, version=1))
 
 
+def test_code_uses_only_the_random_bits() -> None:
+    # two UUIDs differing only in the version/variant bits are the same random draw: same code
+    a = uuid.UUID(int=RID.int & ~(0xF << 76) & ~(0x3 << 62))
+    assert _code_of(a.int) == registration_code(RID)
+    # and every random bit below 73 matters
+    for bit in (0, 40, 61, 64, 75, 80, 100):
+        assert _code_of(RID.int ^ (1 << bit)) != registration_code(RID), bit
+
+
 def test_code_shape_and_alphabet() -> None:
     code = registration_code(RID)
-    assert len(code) == 11
-    assert code[3] == code[7] == "-"
+    assert len(code) == 19
+    assert code[4] == code[9] == code[14] == "-"
     assert all(c in CODE_ALPHABET for c in code.replace("-", ""))
     assert not set("01ILOU") & set(CODE_ALPHABET)
     assert normalize_code(code.lower().replace("-", " ")) == code
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.uuids(version=4), st.integers(min_value=0, max_value=8), st.sampled_from(CODE_ALPHABET))
+@given(st.uuids(version=4), st.integers(min_value=0, max_value=15), st.sampled_from(CODE_ALPHABET))
 def test_check_character_catches_any_single_substitution(rid: uuid.UUID, pos: int, ch: str) -> None:
     raw = registration_code(rid).replace("-", "")
     if raw[pos] == ch:
@@ -188,7 +198,7 @@ def test_check_character_catches_any_single_substitution(rid: uuid.UUID, pos: in
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.uuids(version=4), st.integers(min_value=0, max_value=7))
+@given(st.uuids(version=4), st.integers(min_value=0, max_value=14))
 def test_check_character_catches_adjacent_swaps(rid: uuid.UUID, pos: int) -> None:
     raw = registration_code(rid).replace("-", "")
     if raw[pos] == raw[pos + 1]:

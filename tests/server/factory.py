@@ -262,3 +262,11 @@ def write_program(
         ),
         encoding="utf-8",
     )
+
+
+def device_public_key(seed: int) -> bytes:
+    """A valid (prime-order) raw Ed25519 public key, the same for the same seed."""
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+
+    private = Ed25519PrivateKey.from_private_bytes(seed.to_bytes(32, "little"))
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

@@ -11,12 +11,15 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from kiosk.registration import registration_code
 from sync.server import guard
 from sync.server.devices import issue_token, revoke_device
 from sync.wire import DEVICE_HEADER, b64encode, batch_request_body
@@ -439,3 +442,134 @@ def test_a_revoked_device_cannot_enroll_again(server: RunningServer) -> None:
         reply = _enroll_key(server, "kiosk-revoked", key)
         assert reply.status_code == 403
         assert reply.json()["error"] == "device_revoked"
+
+
+# --- 4. registration codes -------------------------------------------------------------------
+
+
+def _same_code_record_id(rid: uuid.UUID) -> uuid.UUID:
+    """Another UUID4 whose registration code equals ``rid``'s (a forced collision)."""
+    v = rid.int
+    rand = (v >> 80) << 74 | ((v >> 64) & 0xFFF) << 62 | (v & ((1 << 62) - 1))
+    other = rand + 30**15 if rand + 30**15 < 2**122 else rand - 30**15
+    hi, mid, lo = other >> 74, (other >> 62) & 0xFFF, other & ((1 << 62) - 1)
+    return uuid.UUID(int=hi << 80 | 0x4 << 76 | mid << 64 | 0b10 << 62 | lo)
+
+
+def test_a_code_collision_is_a_typed_rejection_not_a_second_row(server: RunningServer) -> None:
+    kiosk = server.enroll("kiosk-codes")
+    first = uuid.uuid4()
+    second = _same_code_record_id(first)
+    third = _same_code_record_id(second)
+    assert registration_code(first) == registration_code(second) == registration_code(third)
+    assert first != second != third
+    reply = _upload(server, "kiosk-codes", [kiosk.make(record_id=first)])
+    assert reply.json()["results"][0]["status"] == "accepted"
+    # a later record with the same code, and two in one batch
+    reply = _upload(
+        server,
+        "kiosk-codes",
+        [kiosk.make(record_id=second), kiosk.make(record_id=third, persona_name="miyagi-sendai")],
+    )
+    assert [(r["status"], r["reason"]) for r in reply.json()["results"]] == [
+        ("rejected", "code_collision"),
+        ("rejected", "code_collision"),
+    ]
+    with server.ctx.db.transaction() as tx:
+        code = registration_code(first)
+        assert tx.scalar("SELECT COUNT(*) FROM records WHERE code = ?", (code,)) == 1
+        assert tx.scalar("SELECT COUNT(*) FROM registrations WHERE code = ?", (code,)) == 1
+    with server.client() as client:
+        assert client.get(f"/v1/registrations/{code}").json()["status"] == "accepted"
+
+
+def test_code_collision_in_one_batch(server: RunningServer) -> None:
+    kiosk = server.enroll("kiosk-codes-2")
+    first = uuid.uuid4()
+    reply = _upload(
+        server,
+        "kiosk-codes-2",
+        [kiosk.make(record_id=first), kiosk.make(record_id=_same_code_record_id(first))],
+    )
+    assert [(r["status"], r["reason"]) for r in reply.json()["results"]] == [
+        ("accepted", None),
+        ("rejected", "code_collision"),
+    ]
+
+
+def test_the_code_index_is_unique(server: RunningServer) -> None:
+    import sqlite3
+
+    import psycopg
+
+    from sync.server.errors import StorageError
+
+    def insert_twice() -> None:
+        with server.ctx.db.transaction() as tx:
+            for rid in ("a", "b"):
+                tx.execute(
+                    "INSERT INTO records (record_id, code, device_id, sequence, program_id, received_at, "
+                    "envelope_hash, outcome) VALUES (?, 'SAME', 'd', 1, 'p', ?, ?, 'accepted')",
+                    (rid, datetime.now(UTC), b"x"),
+                )
+
+    with pytest.raises((StorageError, sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
+        insert_twice()
+
+
+# --- 5. the clock policy ---------------------------------------------------------------------
+
+
+def _decision(server: RunningServer, record_id: str) -> tuple[str | None, list[str]]:
+    with server.ctx.db.transaction() as tx:
+        row = tx.one("SELECT decision, flags FROM registrations WHERE record_id = ?", (record_id,))
+    assert row is not None
+    return row[0], json.loads(row[1])
+
+
+def test_clock_policy_boundaries(server: RunningServer) -> None:
+    from sync.server.verify import MAX_CLOCK_SKEW
+
+    kiosk = server.enroll("kiosk-clock")
+    now = datetime.now(UTC)
+    fcfs = {"program_id": "miyagi-fcfs"}
+    # future beyond the skew: rejected (stored), never granted
+    ahead = kiosk.make(clock=now + timedelta(days=1), **fcfs)
+    just_ahead = kiosk.make(clock=now + MAX_CLOCK_SKEW + timedelta(minutes=1), **fcfs)
+    reply = _upload(server, "kiosk-clock", [ahead, just_ahead])
+    assert [(r["status"], r["reason"]) for r in reply.json()["results"]] == [
+        ("rejected", "clock_ahead"),
+        ("rejected", "clock_ahead"),
+    ]
+    # within the skew ahead: accepted and granted
+    ok = kiosk.make(clock=now + MAX_CLOCK_SKEW - timedelta(minutes=2), **fcfs)
+    assert _upload(server, "kiosk-clock", [ok]).json()["results"][0]["status"] == "accepted"
+    assert _decision(server, ok.record_id)[0] == "granted"
+    # before the device's previous accepted record (beyond the skew): review, not a grant
+    back = kiosk.make(clock=now - timedelta(hours=1), persona_name="miyagi-sendai", **fcfs)
+    reply = _upload(server, "kiosk-clock", [back])
+    assert reply.json()["results"][0]["status"] == "accepted"
+    decision, flags = _decision(server, back.record_id)
+    assert decision == "review"
+    assert "clock_out_of_bounds" in flags
+    with server.admin() as admin:
+        reviews = admin.get("/v1/admin/review").json()
+    assert [r["record_id"] for r in reviews] == [back.record_id]
+
+
+def test_a_record_dated_before_its_device_was_enrolled_goes_to_review(server: RunningServer) -> None:
+    kiosk = server.enroll("kiosk-years-back")
+    years_back = kiosk.make(clock=datetime.now(UTC) - timedelta(days=2), program_id="miyagi-fcfs")
+    reply = _upload(server, "kiosk-years-back", [years_back])
+    assert reply.json()["results"][0]["status"] == "accepted"
+    decision, flags = _decision(server, years_back.record_id)
+    assert decision == "review"
+    assert "clock_out_of_bounds" in flags
+    with server.ctx.db.transaction() as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM grants") == 0
+    # within the skew of the enrollment: a normal grant
+    recent = kiosk.make(
+        clock=datetime.now(UTC) - timedelta(minutes=5), program_id="miyagi-fcfs", persona_name="miyagi-sendai"
+    )
+    assert _upload(server, "kiosk-years-back", [recent]).json()["results"][0]["status"] == "accepted"
+    assert _decision(server, recent.record_id)[0] == "granted"

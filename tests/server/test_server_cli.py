@@ -42,13 +42,15 @@ def test_device_token_enroll_list_revoke(tmp_path: Path, capsys: pytest.CaptureF
     from sync.server import devices
     from sync.server.db import open_database
 
+    from .factory import device_public_key
+
     data = tmp_path / "server"
     main(["server", "init", "--data", str(data)])
     capsys.readouterr()
     assert main(["server", "device-token", "--data", str(data), "--name", "booth 1"]) == 0
     token = capsys.readouterr().out.strip()
     db = open_database(f"sqlite:///{data / 'server.sqlite3'}")
-    devices.enroll(db, token, "kiosk-1", bytes(32))
+    devices.enroll(db, token, "kiosk-1", device_public_key(1))
     db.close()
     assert main(["server", "devices", "--data", str(data)]) == 0
     listed = json.loads(capsys.readouterr().out)

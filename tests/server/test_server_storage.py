@@ -20,6 +20,7 @@ from sync.server.errors import (
 from sync.server.migrations import available, ensure_partitions, list_partitions, migrate
 
 from .conftest import PG_DSN
+from .factory import device_public_key
 
 
 def test_migrate_is_idempotent_and_records_versions(db: Database) -> None:
@@ -69,7 +70,7 @@ def test_transaction_rolls_back_on_error(db: Database) -> None:
 
 def test_enrollment_token_is_one_time_and_retry_safe(db: Database) -> None:
     token = devices.issue_token(db, "Aeon booth 3")
-    key = bytes(range(32))
+    key = device_public_key(2)
     assert devices.enroll(db, token, "kiosk-1", key) == "kiosk-1"
     # the same enrollment retried after a lost reply answers the same
     assert devices.enroll(db, token, "kiosk-1", key) == "kiosk-1"
@@ -84,14 +85,14 @@ def test_enrollment_token_is_one_time_and_retry_safe(db: Database) -> None:
 def test_expired_token_and_conflicting_key(db: Database) -> None:
     old = devices.issue_token(db, "x", ttl=timedelta(seconds=-1))
     with pytest.raises(EnrollmentError):
-        devices.enroll(db, old, "kiosk-1", bytes(32))
-    devices.enroll(db, devices.issue_token(db, "a"), "kiosk-1", bytes(32))
+        devices.enroll(db, old, "kiosk-1", device_public_key(1))
+    devices.enroll(db, devices.issue_token(db, "a"), "kiosk-1", device_public_key(1))
     with pytest.raises(DeviceConflictError):
-        devices.enroll(db, devices.issue_token(db, "b"), "kiosk-1", bytes(range(32)))
+        devices.enroll(db, devices.issue_token(db, "b"), "kiosk-1", device_public_key(2))
 
 
 def test_revoke(db: Database) -> None:
-    devices.enroll(db, devices.issue_token(db, "a"), "kiosk-1", bytes(32))
+    devices.enroll(db, devices.issue_token(db, "a"), "kiosk-1", device_public_key(1))
     revoked = devices.revoke_device(db, "kiosk-1")
     assert revoked.revoked_at is not None
     assert devices.revoke_device(db, "kiosk-1").revoked_at == revoked.revoked_at  # idempotent
@@ -100,7 +101,7 @@ def test_revoke(db: Database) -> None:
 
 
 def test_audit_chain_verifies_and_detects_tampering(db: Database) -> None:
-    devices.enroll(db, devices.issue_token(db, "a"), "kiosk-1", bytes(32))
+    devices.enroll(db, devices.issue_token(db, "a"), "kiosk-1", device_public_key(1))
     devices.revoke_device(db, "kiosk-1")
     assert audit.verify(db) == 3  # token, enroll, revoke
     with db.transaction() as tx:

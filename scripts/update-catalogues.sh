@@ -8,7 +8,7 @@ PYBABEL=.venv/bin/pybabel
 [ -x "$PYBABEL" ] || { echo "update-catalogues: $PYBABEL missing; run scripts/setup.sh" >&2; exit 1; }
 POT=kiosk/locale/madoguchi.pot
 "$PYBABEL" -q extract -F babel.cfg --no-default-keywords -k Message:1c,2 -k Plural:1c,2,3 \
-  -c TRANSLATORS: --sort-by-file --no-location -w 100 -o "$POT" .
+  -c TRANSLATORS: --project=Madoguchi --version=0.1 --copyright-holder="Madoguchi project" --sort-by-file --no-location -w 100 -o "$POT" .
 # language code (directory) -> Babel/CLDR locale (plural rule, Language header)
 for pair in ja:ja ja-easy:ja en:en zh-Hans:zh_Hans ko:ko vi:vi tl:fil ne:ne pt:pt_BR id:id; do
   lang=${pair%%:*}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from sync.server.db import Database
@@ -54,8 +55,19 @@ def _guarded(fn: Handler) -> Handler:
         except ServerError as exc:
             print(f"madoguchi server: {exc}", file=sys.stderr)
             return 2
+        except OSError as exc:  # --output DIR, a full disk, a missing file: one line, no traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"madoguchi server: {where}{exc.strerror or type(exc).__name__}", file=sys.stderr)
+            return 2
 
     return run
+
+
+def _private_output(path: str) -> TextIO:
+    """A text file created 0600 from its first byte (exports hold codes and municipalities)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_CREAT: tighten it
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def _print_json(obj: Any) -> None:
@@ -129,7 +141,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     db = _open_db(args)
     try:
-        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+        out = _private_output(args.output) if args.output else sys.stdout
         try:
             count = export_grants(db, args.program, args.format, out)
         finally:
@@ -194,13 +206,38 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sync.server.audit import verify
+    from sync.server.checkpoints import make_checkpoint, verify_against
+    from sync.server.errors import AuditCheckpointError
+    from sync.server.keys import audit_signing_key
 
+    checkpoints: list[Any] = []
+    for name in args.against or ():
+        try:
+            checkpoints.append(json.loads(Path(name).read_text("utf-8")))
+        except (UnicodeDecodeError, ValueError):
+            raise AuditCheckpointError(f"{name} is not a checkpoint file") from None
+    key = audit_signing_key(_data_dir(args)) if args.checkpoint or checkpoints else None
     db = _open_db(args)
     try:
-        count = verify(db)
+        if key is not None and checkpoints:
+            count = verify_against(db, key.public_key(), checkpoints)
+        else:
+            count = verify(db)
+        made = make_checkpoint(db, key) if key is not None and args.checkpoint else None
     finally:
         db.close()
-    print(f"audit chain verified: {count} entries")
+    suffix = f" and {len(checkpoints)} checkpoint(s)" if checkpoints else ""
+    print(f"audit chain verified: {count} entries{suffix}", file=sys.stderr if made else sys.stdout)
+    if made is not None:
+        text = json.dumps(made, sort_keys=True, indent=2) + "\n"
+        if args.output:
+            with _private_output(args.output) as out:
+                out.write(text)
+            print(
+                f"checkpoint at entry {made['checkpoint']['seq']} written to {args.output}", file=sys.stderr
+            )
+        else:
+            sys.stdout.write(text)
     return 0
 
 
@@ -276,8 +313,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--actor", default="cli", help="who is opening it (written to the audit log)")
     p.set_defaults(handler=_guarded(_cmd_show))
 
-    p = sub.add_parser("audit", help="verify the audit log's hash chain")
+    p = sub.add_parser("audit", help="verify the audit log's hash chain (and signed checkpoints)")
     _common(p)
+    p.add_argument(
+        "--checkpoint", action="store_true", help="then sign the chain's head: keep the output elsewhere"
+    )
+    p.add_argument("--output", metavar="FILE", help="write the checkpoint here (0600; default stdout)")
+    p.add_argument(
+        "--against", metavar="FILE", nargs="+", help="checkpoint files the chain must still pass through"
+    )
     p.set_defaults(handler=_guarded(_cmd_audit))
 
     from sync.server.shelters_cli import register as register_shelters  # shelters, notice-list

@@ -272,7 +272,28 @@ class SqliteDatabase(Database):
                 os.close(self._writer_fd)
                 self._writer_fd = None
 
+    def _private_files(self) -> None:
+        """The database file exists 0600 before SQLite opens it, and so do its -wal and -shm.
+
+        SQLite creates the -wal and -shm files with the mode of the database file, so creating the
+        database 0600 first (``O_EXCL``, not a chmod after the fact: no window where it is 0644)
+        makes all three private from their first byte; files left loose by an older version are
+        tightened (issue 14: they were 0644).
+        """
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StorageError(f"cannot create SQLite database {self.path}: {exc.strerror}") from exc
+        for suffix in ("", "-wal", "-shm"):
+            path = f"{self.path}{suffix}"
+            with suppress(FileNotFoundError, PermissionError):
+                if os.stat(path).st_mode & 0o077:
+                    os.chmod(path, 0o600)
+
     def _connect(self) -> sqlite3.Connection:
+        self._private_files()
         try:
             conn = sqlite3.connect(
                 self.path,

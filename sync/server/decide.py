@@ -367,7 +367,7 @@ class BatchDecider:
                     decision,
                     None,
                     json.dumps(flags),
-                    item.chain.fingerprint,
+                    item.certificate_tag,  # keyed: a plain fingerprint would link the holder
                     item.packed,
                 )
             )

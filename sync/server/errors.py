@@ -16,6 +16,7 @@ resident's name, address, birth date or certificate contents.
     ├── UnknownDeviceError          a device id that was never enrolled
     ├── DeviceRefusedError          an upload from an unknown (401) or revoked (403) device
     ├── AuditChainError             the audit log's hash chain does not verify
+    ├── AuditCheckpointError        an audit checkpoint is malformed or signed by another key
     ├── lottery.LotteryError        not a lottery, before the draw date, or drawn with another seed
     ├── admin.AdminError            a review item that does not exist or is resolved
     ├── exports.ReportError         a malformed month or export format
@@ -90,6 +91,11 @@ class DeviceRefusedError(ServerError):
     def __init__(self, device_id: str, *, unknown: bool) -> None:
         super().__init__(f"device {device_id!r} is {'not enrolled' if unknown else 'revoked'}")
         self.unknown = unknown
+
+
+class AuditCheckpointError(ServerError):
+    """Raised when an audit checkpoint file is malformed, or its signature does not verify with
+    this server's audit key (``sync.server.checkpoints``)."""
 
 
 class AuditChainError(ServerError):

@@ -85,8 +85,9 @@ def export_grants(db: Database, program_id: str, fmt: str, out: TextIO, *, actor
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """[start, end) of a ``YYYY-MM`` calendar month in Asia/Tokyo, as aware datetimes."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", month)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ReportError(f"month must look like 2025-02, got {month!r}")
+    # years outside 1970-9998 have no month end / no UTC instant a database column can hold
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 1970 <= int(match.group(1)) <= 9998:
+        raise ReportError(f"month must look like 2025-02 (years 1970-9998), got {month!r}")
     year, mon = int(match.group(1)), int(match.group(2))
     start = datetime(year, mon, 1, tzinfo=JST)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=JST)

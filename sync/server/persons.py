@@ -25,6 +25,7 @@ from kiosk.address import normalize_address as _kiosk_normalize_address
 _PRIMARY = b"madoguchi.person.primary.v1\x00"
 _SECONDARY = b"madoguchi.person.secondary.v1\x00"
 _ADDRESS = b"madoguchi.person.address.v1\x00"
+_CERTIFICATE = b"madoguchi.certificate.v1\x00"
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -57,6 +58,14 @@ class PersonKeyer:
 
     def __repr__(self) -> str:
         return "PersonKeyer(<secret>)"
+
+    def certificate_tag(self, fingerprint: bytes) -> bytes:
+        """The keyed hash stored instead of a certificate's SHA-256 fingerprint (issue 14).
+
+        A plain fingerprint links a stored registration to anyone who holds the certificate (it is
+        public: the card hands it to every reader); keyed with the server secret it links nothing.
+        """
+        return hmac.digest(self._secret, _CERTIFICATE + fingerprint, "sha256")
 
     def _mac(self, label: bytes, value: bytes) -> bytes:
         # hmac.digest is the one-shot C path: the same HMAC-SHA256 as hmac.new(...).digest()

@@ -91,6 +91,7 @@ class Verified:
     municipality: str = field(repr=False)
     person_keys: PersonKeys = field(repr=False)
     flags: tuple[str, ...]
+    certificate_tag: bytes = field(default=b"", repr=False)  # keyed hash of the certificate
 
     @property
     def record_id(self) -> str:
@@ -243,6 +244,7 @@ class RecordVerifier:
                 normalized_address=parsed.normalized,
             ),
             flags=tuple(flags),
+            certificate_tag=self._keyer.certificate_tag(chain.fingerprint),
         )
 
 

@@ -19,13 +19,19 @@ def test_init_creates_private_keys_and_refuses_to_overwrite(
     data = tmp_path / "server"
     assert main(["server", "init", "--data", str(data)]) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
-    for name in ("hpke-x25519.key", "person-key.secret", "admin-token.sha256"):
-        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+    for name in ("hpke-x25519.key", "person-key.secret", "admin-token.sha256", "audit-ed25519.key"):
+        assert stat.S_IMODE((data / "keys" / name).stat().st_mode) == 0o600
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "keys").stat().st_mode) == 0o700
+    # the database and its WAL/SHM are private from the first write (issue 14: they were 0644)
+    for suffix in ("", "-wal", "-shm"):
+        db_file = data / f"server.sqlite3{suffix}"
+        if db_file.exists():
+            assert stat.S_IMODE(db_file.stat().st_mode) == 0o600, suffix
     keys = load_keys(data)
     assert keys.check_admin_token(token)
     assert not keys.check_admin_token(token + "x")
-    assert token not in (data / "admin-token.sha256").read_text()
+    assert token not in (data / "keys" / "admin-token.sha256").read_text()
     assert main(["server", "init", "--data", str(data)]) == 2
     assert "already initialised" in capsys.readouterr().err
 
@@ -33,7 +39,7 @@ def test_init_creates_private_keys_and_refuses_to_overwrite(
 def test_loose_key_permissions_are_refused(tmp_path: Path) -> None:
     data = tmp_path / "server"
     main(["server", "init", "--data", str(data)])
-    (data / "hpke-x25519.key").chmod(0o644)
+    (data / "keys" / "hpke-x25519.key").chmod(0o644)
     with pytest.raises(ServerConfigError):
         load_keys(data)
 

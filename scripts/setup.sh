@@ -27,8 +27,10 @@ DEBIAN_PACKAGES=(
   # the central server's database for the PostgreSQL tests, and the tools the scripts call
   postgresql locales iproute2 procps ca-certificates git
   # issue 13: printing to PDF through real CUPS (cups-pdf queue, pdftoppm/pdftotext in the tests),
-  # offline speech prompts (Open JTalk + its dictionary for Japanese, espeak-ng for the others)
-  cups printer-driver-cups-pdf poppler-utils open-jtalk open-jtalk-mecab-naist-jdic espeak-ng
+  # offline speech prompts (Open JTalk + its dictionary for Japanese, Flite for English, espeak-ng for
+  # the others) and PulseAudio (the voice test plays them into a null sink and records its monitor)
+  cups printer-driver-cups-pdf poppler-utils open-jtalk open-jtalk-mecab-naist-jdic espeak-ng flite
+  pulseaudio pulseaudio-utils
   # the installer's own checks (tests/test_installer.py): shell lint and systemd unit verification
   shellcheck systemd
 )
@@ -67,6 +69,12 @@ fi
 # Compiled translation catalogues (.mo) are build products, made from the .po files in the checkout.
 if [ -x scripts/compile-catalogues.sh ]; then
   scripts/compile-catalogues.sh
+fi
+# Voice prompts (issue 13): pre-rendered from the compiled catalogues by the offline engines into
+# .venv/share/madoguchi/prompts (content-addressed cache: only changed texts are rendered again).
+if [ -f ui/voice_prompts.py ]; then
+  .venv/bin/python -m ui.voice_prompts >/tmp/madoguchi-prompts.log 2>&1 \
+    || { tail -n 5 /tmp/madoguchi-prompts.log >&2; die "could not build the voice prompts; see /tmp/madoguchi-prompts.log"; }
 fi
 
 # pcscd: started here when not running; never with --auto-exit (it would exit under a live card).

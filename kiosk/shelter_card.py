@@ -21,9 +21,13 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
-from kiosk.registration import CODE_ALPHABET
+from kiosk.ports import RegistrationQueue
+from kiosk.registration import CODE_ALPHABET, KioskStamp
+from kiosk.sequence import RecordSequence
+from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord, new_record_id
 
 TOKEN_DATA_LENGTH: Final = 15
 QR_PREFIX: Final = "MDGC1:"
@@ -107,3 +111,29 @@ def card_content(token: str) -> CardContent:
         qr_text=qr_text,
         qr_matrix=qr_matrix(qr_text),
     )
+
+
+def issue_checkin_card(
+    queue: RegistrationQueue,
+    *,
+    kiosk_id: str,
+    registration_record_id: str,
+    sequence: RecordSequence,
+    clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    new_id: Callable[[], str] = new_record_id,
+) -> tuple[CheckinCardRecord, CardContent]:
+    """Issue a 避難所受付カード for a registration the kiosk just queued: the token's record is
+    committed to the outbox first (so a printed card is never one the server will not know), then
+    the content is returned for the printer.
+
+    :raises QueueRefusedError: nothing was queued; print nothing.
+    """
+    token = new_token()
+    record = CheckinCardRecord(
+        record_id=new_id(),
+        registration_record_id=registration_record_id,
+        token=token,
+        kiosk=KioskStamp(kiosk_id, clock(), sequence.next()),
+    )
+    queue.enqueue(record.plaintext(), record_id=record.record_id, program_id=CHECKIN_PROGRAM_ID)
+    return record, card_content(token)

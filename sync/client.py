@@ -146,6 +146,17 @@ class UploadReply:
     results: tuple[wire.RecordResult, ...]
     clock_offset_s: float | None
 
+    @property
+    def code_collisions(self) -> tuple[str, ...]:
+        """Record ids the server refused because another record already has their registration
+        code (``code_collision``): the resident's receipt does not name their registration, so the
+        kiosk shows staff a new code must be issued (a new record id, re-signed by the card)."""
+        return tuple(
+            r.record_id
+            for r in self.results
+            if r.status is wire.RecordStatus.REJECTED and r.reason == wire.RejectReason.CODE_COLLISION
+        )
+
 
 @contextmanager
 def _translate_errors() -> Iterator[None]:
@@ -327,6 +338,16 @@ class SyncClient:
         except wire.WireFormatError as exc:
             raise SyncProtocolError(f"records reply: {exc}") from None
         return UploadReply(results=parsed.results, clock_offset_s=self.clock_offset_s)
+
+    def post_heartbeat(self, body: bytes) -> None:
+        """``POST /v1/heartbeat`` with a signed body from :func:`sync.heartbeat.signed_body`.
+
+        :raises SyncRejectedError: 400 malformed, 401 unknown device, 403 revoked or a bad signature,
+            409 an older heartbeat than the last one stored.
+        """
+        self._request(
+            "POST", f"{wire.API_PREFIX}/heartbeat", body=body, headers={wire.DEVICE_HEADER: self.kiosk_id}
+        )
 
     def health(self) -> bool:
         """``GET /v1/health``: true when the server answers ``{"status": "ok"}``."""

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -128,6 +128,13 @@ class StatusReply(BaseModel):
     grant: str | None = Field(
         description="granted | lottery_pending | lottery_won | lottery_lost | under_review | not_granted"
     )
+
+
+class HeartbeatReply(BaseModel):
+    """``POST /v1/heartbeat`` reply."""
+
+    status: str
+    received_at: str
 
 
 class HealthReply(BaseModel):
@@ -403,6 +410,55 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             )
         finally:
             gate.leave()
+
+    @app.post(
+        "/v1/heartbeat",
+        response_model=HeartbeatReply,
+        responses=_responses(*_BODY, *_DEVICE, 409, 503),
+        tags=["kiosk"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["heartbeat", "sig"],
+                            "properties": {
+                                "heartbeat": {"type": "object", "description": "see sync/heartbeat.py"},
+                                "sig": {"type": "string", "description": "base64 Ed25519 signature"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def heartbeat(request: Request, device_id: DeviceId) -> Response:
+        """A kiosk's signed status report (no personal data); the newest per device is kept."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        from sync.heartbeat import HeartbeatSignatureError, parse_signed
+        from sync.server.heartbeats import StaleHeartbeatError, record_heartbeat
+
+        body = await request.body()
+        raw_key = request.scope.get("state", {}).get(DEVICE_KEY_STATE)
+        if not isinstance(raw_key, bytes):
+            return _error(401, "unknown_device", "device not authenticated")
+        try:
+            beat = parse_signed(body, Ed25519PublicKey.from_public_bytes(raw_key))
+        except HeartbeatSignatureError:
+            return _error(403, "bad_signature", "heartbeat signature does not verify")
+        except MessageFormatError as exc:
+            return _error(400, "bad_request", str(exc))
+        if beat.kiosk_id != device_id:
+            return _error(403, "kiosk_mismatch", "the heartbeat names another kiosk")
+        received_at = datetime.now(UTC)
+        try:
+            await run_in_threadpool(record_heartbeat, ctx.db, device_id, beat, received_at)
+        except StaleHeartbeatError as exc:
+            return _error(409, "stale_heartbeat", str(exc))
+        return _json({"status": "ok", "received_at": received_at.isoformat(timespec="milliseconds")})
 
     @app.get(
         "/v1/registrations/{code}", response_model=StatusReply, responses=_responses(404, 503), tags=["kiosk"]

@@ -115,7 +115,21 @@ def _cmd_devices(args: argparse.Namespace) -> int:
                 return 2
             _print_json(revoke_device(db, args.device_id).to_json())
         else:
-            _print_json([d.to_json() for d in list_devices(db)])
+            from datetime import timedelta
+
+            from sync.server.heartbeats import device_statuses
+
+            stale_after = timedelta(minutes=args.stale_minutes)
+            statuses = {s.device_id: s for s in device_statuses(db, stale_after=stale_after)}
+            listed = [{**d.to_json(), **statuses[d.device_id].to_json()} for d in list_devices(db)]
+            _print_json(listed)
+            silent = [d["device_id"] for d in listed if d["not_seen"]]
+            if silent:
+                print(
+                    f"madoguchi server: {len(silent)} kiosk(s) not seen for {args.stale_minutes:g} min: "
+                    + ", ".join(str(x) for x in silent),
+                    file=sys.stderr,
+                )
     finally:
         db.close()
     return 0
@@ -277,10 +291,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--ttl-hours", type=float, default=24.0)
     p.set_defaults(handler=_guarded(_cmd_device_token))
 
-    p = sub.add_parser("devices", help="list or revoke enrolled kiosks")
+    p = sub.add_parser("devices", help="list kiosks (heartbeat, not-seen flag) or revoke one")
     _common(p)
     p.add_argument("action", nargs="?", choices=("list", "revoke"), default="list")
     p.add_argument("device_id", nargs="?")
+    p.add_argument(
+        "--stale-minutes",
+        type=float,
+        default=30.0,
+        metavar="N",
+        help="flag kiosks with no heartbeat or upload for N minutes (default 30)",
+    )
     p.set_defaults(handler=_guarded(_cmd_devices))
 
     p = sub.add_parser("export", help="write a programme's grant ledger for the point operator")

@@ -9,6 +9,8 @@ ALTER TABLE devices ADD COLUMN last_registered_at TIMESTAMPTZ;
 CREATE TABLE device_heartbeats (
     device_id        TEXT PRIMARY KEY REFERENCES devices (device_id),
     received_at      TIMESTAMPTZ NOT NULL,
+    sent_at          TIMESTAMPTZ NOT NULL,
+    server_offset_ms BIGINT NOT NULL,
     version          TEXT NOT NULL,
     queue_depth      BIGINT NOT NULL,
     oldest_queued_s  BIGINT,

@@ -232,3 +232,38 @@ def test_fallback_chain_when_a_message_is_missing(tmp_path: Path, monkeypatch: p
         assert probe.get("ko") == "A sentence."  # no catalogue at all: logged, then the source
     finally:
         i18n.reload()
+
+
+KANJI = re.compile(r"[\u4e00-\u9fff]")
+KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+@pytest.mark.parametrize("language", LANGUAGE_CODES)
+def test_marks_and_printed_names_are_kept(language: str) -> None:
+    """State symbols (colour is never the only cue) and the card-info PIN's Japanese name as printed
+    on the resident's PIN form survive translation."""
+    problems = []
+    for message in _messages(_catalogue(language)):
+        source = message.id if isinstance(message.id, str) else message.id[-1]
+        strings = (message.string,) if isinstance(message.string, str) else message.string
+        for mark in ("✓", "□", "✕", "⚠", "券面事項入力補助用"):
+            if mark in source and not all(mark in text for text in strings):
+                problems.append(f"{message.context}: {mark}")
+    assert not problems, f"{language}: " + ", ".join(problems)
+
+
+def test_easy_japanese_is_easier_than_polite_japanese() -> None:
+    """やさしい日本語: never more kanji than the polite text (a printed name in brackets aside), and
+    words spaced apart (分かち書き) in every sentence long enough to need it."""
+    polite = {m.context: m for m in _messages(_catalogue("ja"))}
+    problems = []
+    for message in _messages(_catalogue("ja-easy")):
+        easy = message.string if isinstance(message.string, str) else message.string[0]
+        ja = polite[message.context].string
+        ja = ja if isinstance(ja, str) else ja[0]
+        bare = re.sub(r"（[^）]*[\u4e00-\u9fff][^）]*）", "", easy)  # 「（券面事項入力補助用）」 etc.
+        if len(KANJI.findall(bare)) > len(KANJI.findall(ja)):
+            problems.append(f"{message.context}: more kanji than ja")
+        if len(KANA.findall(easy)) >= 14 and " " not in easy:
+            problems.append(f"{message.context}: no spaces between phrases")
+    assert not problems, "; ".join(problems)

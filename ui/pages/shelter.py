@@ -1,0 +1,457 @@
+"""The shelter-mode screens (避難所の受付): resident side above, staff strip below.
+
+One widget, :class:`ShelterScreen`, over a :class:`kiosk.shelter.ShelterDesk` (the same desk as
+``madoguchi checkin``). It never reads the card itself: the app layer does the PIN-less read off the
+GUI thread and calls :meth:`ShelterScreen.card_tapped` with the identity (docs/shelter.md §2).
+
+Screens (``page`` names, also the screenshot names of :func:`sample_screens`):
+
+- ``welcome``: 「避難所の受付」 and the shelter's name; "place your card (no PIN)" or "scan your
+  shelter check-in card". A USB scanner types like a keyboard into the code field and ends with
+  Enter; a person can type the code there too.
+- ``done``: checked in; "anyone else with you?" with a companions count (− / +) to add.
+- ``already``: already checked in here: "leaving" or "moving to another shelter" (then the list).
+- ``moved``: choose the other shelter.
+- ``staff_entry``: staff type the kana name and the birth date (unverified entry).
+- ``message``: a refusal or a confirmation, with "back".
+
+The staff strip shows the headcount (in, companions, out, unverified) and the number of records
+waiting to be sent; never a name. Nothing personal stays on screen: :meth:`ShelterScreen.wipe`
+clears the staff-entry fields and returns to ``welcome``.
+
+Texts: the labels below are pending catalogue entries, as ``ui/pages/base.py``'s ``_PENDING``
+(日本語, やさしい日本語, English, and for the first screen every kiosk language); they move into
+``ui/i18n.py`` with translations when the catalogue work lands (docs/ui.md "How to add a string").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import partial
+from typing import Final
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.shelter import (
+    AlreadyHere,
+    CardIdentity,
+    CheckedIn,
+    CheckedOut,
+    CompanionsAdded,
+    Outcome,
+    Refused,
+    ShelterDesk,
+)
+from kiosk.shelter_record import Method
+from ui.widgets import button, label, set_button_text
+
+#: key -> (ja, ja-easy, en); other languages fall back to English unless listed in _WELCOME.
+_TEXT: Final[dict[str, tuple[str, str, str]]] = {
+    "title": ("避難所の受付", "ひなんじょの うけつけ", "Shelter reception"),
+    "tap": (
+        "マイナンバーカードをリーダーに置いてください。暗証番号は要りません。",
+        "マイナンバーカードを リーダーに おいて ください。あんしょうばんごうは いりません。",
+        "Place your My Number Card on the reader. No PIN is needed.",
+    ),
+    "scan": (
+        "避難所受付カードのときは、QRを読み取り機にかざすか、コードを入力してください。",
+        "ひなんじょ うけつけカードの ときは、QRを よみとりきに かざして ください。",
+        "With a shelter check-in card: scan its QR code, or type the code.",
+    ),
+    "code_placeholder": ("受付カードのコード", "うけつけカードの コード", "Check-in card code"),
+    "code_ok": ("コードで受付", "コードで うけつけ", "Check in with the code"),
+    "staff_button": (
+        "カードがない方（職員が入力）",
+        "カードが ない ひと（しょくいんが にゅうりょく）",
+        "No card (staff entry)",
+    ),
+    "done": ("受付しました", "うけつけ しました", "You are checked in"),
+    "done_unverified": (
+        "受付しました（本人確認なし）",
+        "うけつけ しました（ほんにん かくにん なし）",
+        "Checked in (not verified)",
+    ),
+    "companions_q": (
+        "ほかに一緒に来た方はいますか？カードのない方の人数を追加できます。",
+        "いっしょに きた ひとは いますか？ カードが ない ひとの かずを ふやせます。",
+        "Anyone else with you? Add the number of people without a card of their own.",
+    ),
+    "companions_n": ("同伴者 {n}人", "いっしょの ひと {n}にん", "{n} companion(s)"),
+    "companions_add": ("追加する", "ふやす", "Add them"),
+    "finish": ("終わる", "おわる", "Finish"),
+    "already": (
+        "すでにこの避難所で受付済みです。どうしますか？",
+        "もう この ひなんじょで うけつけ して います。どう しますか？",
+        "You are already checked in here. What would you like to do?",
+    ),
+    "leave": ("避難所を出る", "ひなんじょを でる", "Leave the shelter"),
+    "move": ("別の避難所へ移る", "べつの ひなんじょへ うつる", "Move to another shelter"),
+    "move_title": (
+        "移る先の避難所を選んでください",
+        "うつる ひなんじょを えらんで ください",
+        "Choose the shelter you move to",
+    ),
+    "left": (
+        "退所を受け付けました。お気をつけて。",
+        "でる ことを うけつけ しました。",
+        "Your departure is recorded. Take care.",
+    ),
+    "moved": (
+        "{name} への移動を受け付けました。移動先でも受付してください。",
+        "{name} へ うつる ことを うけつけ しました。",
+        "Your move to {name} is recorded. Check in there too.",
+    ),
+    "staff_title": (
+        "職員による入力（本人確認なし）",
+        "しょくいんの にゅうりょく",
+        "Staff entry (not verified)",
+    ),
+    "kana": ("氏名（カタカナ）", "なまえ（カタカナ）", "Name in kana"),
+    "birth": ("生年月日（例 1950-04-01）", "うまれた ひ（れい 1950-04-01）", "Birth date (e.g. 1950-04-01)"),
+    "staff_ok": ("この内容で受付", "これで うけつけ", "Check in"),
+    "back": ("戻る", "もどる", "Back"),
+    "card_untrusted": (
+        "このカードは確認できませんでした。職員が入力します。",
+        "この カードは たしかめられません でした。しょくいんが にゅうりょく します。",
+        "This card could not be verified. Staff will enter you by hand.",
+    ),
+    "bad_code": (
+        "コードが正しくありません。もう一度読み取ってください。",
+        "コードが ちがいます。もう いちど よみとって ください。",
+        "That code is not valid. Please scan it again.",
+    ),
+    "bad_entry": (
+        "カタカナの氏名と生年月日を確かめてください。",
+        "カタカナの なまえと うまれた ひを たしかめて ください。",
+        "Check the kana name and the birth date.",
+    ),
+    "not_here": (
+        "この避難所では受付されていません。",
+        "この ひなんじょでは うけつけ されて いません。",
+        "Not checked in at this shelter.",
+    ),
+    "unknown_shelter": (
+        "その避難所は選べません。",
+        "その ひなんじょは えらべません。",
+        "That shelter cannot be chosen.",
+    ),
+    "headcount": (
+        "在所 {in}人（同伴 {companions}人）・退所 {out}人・本人確認なし {unverified}人・未送信 {queued}件",
+        "いる ひと {in}にん・でた ひと {out}にん・みかくにん {unverified}にん・みそうしん {queued}けん",
+        "In {in} (companions {companions}) · out {out} · unverified {unverified} · waiting to send {queued}",
+    ),
+}
+#: The first screen in every kiosk language (issue 15: 「避難所の受付」 in every kiosk language).
+_WELCOME: Final[dict[str, tuple[str, str]]] = {
+    "zh-Hans": ("避难所登记", "请将个人编号卡放在读卡器上，无需密码。"),
+    "ko": ("대피소 접수", "마이넘버 카드를 리더기에 올려 주세요. 비밀번호는 필요 없습니다."),
+    "vi": ("Tiếp nhận tại nơi sơ tán", "Hãy đặt thẻ My Number lên đầu đọc. Không cần mã PIN."),
+    "tl": (
+        "Pagtanggap sa evacuation center",
+        "Ilagay ang iyong My Number Card sa reader. Hindi kailangan ng PIN.",
+    ),
+    "ne": ("आश्रयस्थल दर्ता", "आफ्नो माइ नम्बर कार्ड रिडरमा राख्नुहोस्। PIN चाहिँदैन।"),
+    "pt": ("Recepção do abrigo", "Coloque o seu cartão My Number no leitor. Não precisa de PIN."),
+    "id": ("Pendaftaran tempat pengungsian", "Letakkan Kartu My Number Anda di pembaca. Tidak perlu PIN."),
+}
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """A shelter label in ``language`` (ja, ja-easy, en; the first screen in every language)."""
+    if key in ("title", "tap") and language in _WELCOME:
+        value = _WELCOME[language][0 if key == "title" else 1]
+    else:
+        row = _TEXT[key]
+        value = row[0] if language == "ja" else row[1] if language == "ja-easy" else row[2]
+    return value.format(**values) if values else value
+
+
+class ShelterScreen(QWidget):
+    """The shelter kiosk's window content. ``queued`` reports how many records wait to be sent."""
+
+    def __init__(
+        self, desk: ShelterDesk, *, language: str = "ja", queued: Callable[[], int] = lambda: 0
+    ) -> None:
+        super().__init__()
+        self.desk = desk
+        self.language = language
+        self._queued = queued
+        self._arrival: CheckedIn | None = None
+        self._here: AlreadyHere | None = None
+        self._companions = 0
+        self.page = "welcome"
+        outer = QVBoxLayout(self)
+        self.stack = QStackedWidget()
+        outer.addWidget(self.stack, 1)
+        self.pages: dict[str, QWidget] = {}
+        self._build_welcome()
+        self._build_done()
+        self._build_already()
+        self._build_moved()
+        self._build_staff()
+        self._build_message()
+        # staff strip: headcount, staff entry
+        strip = QHBoxLayout()
+        self.headcount = label("notice")
+        self.headcount.setObjectName("staff_headcount")
+        strip.addWidget(self.headcount, 1)
+        self.staff_button = button(lambda: self.show_page("staff_entry"))
+        strip.addWidget(self.staff_button)
+        outer.addLayout(strip)
+        self.retranslate()
+        self.show_page("welcome")
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _page(self, name: str) -> QVBoxLayout:
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        layout.setSpacing(20)
+        self.pages[name] = widget
+        self.stack.addWidget(widget)
+        return layout
+
+    def _build_welcome(self) -> None:
+        lay = self._page("welcome")
+        self.title = label("heading", center=True)
+        self.shelter_name = label("heading", center=True)
+        self.tap_hint = label(center=True)
+        self.scan_hint = label(center=True)
+        self.code = QLineEdit()
+        self.code.setObjectName("checkin_code")
+        self.code.setMinimumHeight(64)
+        self.code.returnPressed.connect(self._code_entered)  # USB scanners end with Enter
+        self.code_ok = button(self._code_entered)
+        for w in (self.title, self.shelter_name, self.tap_hint, self.scan_hint, self.code, self.code_ok):
+            lay.addWidget(w)
+        lay.addStretch(1)
+
+    def _build_done(self) -> None:
+        lay = self._page("done")
+        self.done_title = label("heading", center=True)
+        self.companions_q = label()
+        row = QHBoxLayout()
+        self.minus = button(lambda: self._step_companions(-1))
+        self.companions_n = label("heading", center=True)
+        self.plus = button(lambda: self._step_companions(1))
+        for w in (self.minus, self.companions_n, self.plus):
+            row.addWidget(w)
+        self.companions_add = button(self._add_companions, primary=True)
+        self.finish = button(lambda: self.show_page("welcome"))
+        lay.addWidget(self.done_title)
+        lay.addWidget(self.companions_q)
+        lay.addLayout(row)
+        lay.addWidget(self.companions_add)
+        lay.addWidget(self.finish)
+        lay.addStretch(1)
+
+    def _build_already(self) -> None:
+        lay = self._page("already")
+        self.already_title = label("heading", center=True)
+        self.leave = button(self._leave, primary=True)
+        self.move_button = button(lambda: self.show_page("moved"))
+        self.already_back = button(lambda: self.show_page("welcome"))
+        for w in (self.already_title, self.leave, self.move_button, self.already_back):
+            lay.addWidget(w)
+        lay.addStretch(1)
+
+    def _build_moved(self) -> None:
+        lay = self._page("moved")
+        self.move_title = label("heading", center=True)
+        lay.addWidget(self.move_title)
+        self.targets: dict[str, QPushButton] = {}
+        for sid in self.desk.shelters:
+            if sid == self.desk.shelter.id:
+                continue
+            target = button(partial(self._move, sid))
+            self.targets[sid] = target
+            lay.addWidget(target)
+        self.moved_back = button(lambda: self.show_page("already"))
+        lay.addWidget(self.moved_back)
+        lay.addStretch(1)
+
+    def _build_staff(self) -> None:
+        lay = self._page("staff_entry")
+        self.staff_title = label("heading", center=True)
+        self.kana_label = label()
+        self.kana = QLineEdit()
+        self.kana.setObjectName("staff_kana")
+        self.birth_label = label()
+        self.birth = QLineEdit()
+        self.birth.setObjectName("staff_birth")
+        self.staff_ok = button(self._staff_entry, primary=True)
+        self.staff_back = button(self.wipe)
+        for w in (
+            self.staff_title,
+            self.kana_label,
+            self.kana,
+            self.birth_label,
+            self.birth,
+            self.staff_ok,
+            self.staff_back,
+        ):
+            lay.addWidget(w)
+        lay.addStretch(1)
+
+    def _build_message(self) -> None:
+        lay = self._page("message")
+        self.message = label("heading", center=True)
+        self.message_back = button(lambda: self.show_page("welcome"), primary=True)
+        lay.addWidget(self.message)
+        lay.addWidget(self.message_back)
+        lay.addStretch(1)
+
+    # -- texts ----------------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        """Every label in :attr:`language`."""
+        lang = self.language
+        self.title.setText(text("title", lang))
+        self.shelter_name.setText(self.desk.shelter.name(lang))
+        self.tap_hint.setText(text("tap", lang))
+        self.scan_hint.setText(text("scan", lang))
+        self.code.setPlaceholderText(text("code_placeholder", lang))
+        set_button_text(self.code_ok, text("code_ok", lang))
+        set_button_text(self.staff_button, text("staff_button", lang))
+        self.companions_q.setText(text("companions_q", lang))
+        set_button_text(self.minus, "−")
+        set_button_text(self.plus, "+")
+        set_button_text(self.companions_add, text("companions_add", lang))
+        set_button_text(self.finish, text("finish", lang))
+        self.already_title.setText(text("already", lang))
+        set_button_text(self.leave, text("leave", lang))
+        set_button_text(self.move_button, text("move", lang))
+        set_button_text(self.already_back, text("back", lang))
+        self.move_title.setText(text("move_title", lang))
+        for sid, target in self.targets.items():
+            set_button_text(target, self.desk.shelters[sid].name(lang))
+        set_button_text(self.moved_back, text("back", lang))
+        self.staff_title.setText(text("staff_title", lang))
+        self.kana_label.setText(text("kana", lang))
+        self.birth_label.setText(text("birth", lang))
+        set_button_text(self.staff_ok, text("staff_ok", lang))
+        set_button_text(self.staff_back, text("back", lang))
+        set_button_text(self.message_back, text("back", lang))
+        self._show_companions()
+        self.refresh_headcount()
+
+    def set_language(self, language: str) -> None:
+        """Switch the screen language."""
+        self.language = language
+        self.retranslate()
+
+    def refresh_headcount(self) -> None:
+        """The staff strip (no personal data)."""
+        count = self.desk.headcount().to_json()
+        values = {k: count[k] for k in ("in", "companions", "out", "unverified")}
+        self.headcount.setText(text("headcount", self.language, queued=self._queued(), **values))
+
+    def _show_companions(self) -> None:
+        self.companions_n.setText(text("companions_n", self.language, n=self._companions))
+        self.companions_add.setEnabled(self._companions > 0 and self._arrival is not None)
+        self.minus.setEnabled(self._companions > 0)
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    def show_page(self, name: str) -> None:
+        """Show one screen; leaving the staff entry clears its fields."""
+        if name != "staff_entry":
+            self.kana.clear()
+            self.birth.clear()
+        if name == "welcome":
+            self._arrival = None
+            self._here = None
+            self._companions = 0
+            self.code.clear()
+            self.code.setFocus(Qt.FocusReason.OtherFocusReason)  # the scanner types here
+        self.page = name
+        self.stack.setCurrentWidget(self.pages[name])
+        self._show_companions()
+        self.refresh_headcount()
+
+    def wipe(self) -> None:
+        """Forget everything shown and go back to the first screen."""
+        self.show_page("welcome")
+
+    def _say(self, key: str, **values: object) -> None:
+        self.message.setText(text(key, self.language, **values))
+        self.show_page("message")
+
+    # -- the desk -------------------------------------------------------------------------------
+
+    def show_outcome(self, outcome: Outcome) -> None:
+        """Show what the desk answered (every ``ShelterDesk`` call ends here)."""
+        if isinstance(outcome, CheckedIn):
+            self._arrival = outcome
+            self._companions = 0
+            self.show_page("done")
+            self._arrival = outcome
+            self.done_title.setText(text("done" if outcome.verified else "done_unverified", self.language))
+            self._show_companions()
+        elif isinstance(outcome, AlreadyHere):
+            self.show_page("already")
+            self._here = outcome
+        elif isinstance(outcome, CheckedOut):
+            if outcome.moved_to:
+                self._say("moved", name=self.desk.shelters[outcome.moved_to].name(self.language))
+            else:
+                self._say("left")
+        elif isinstance(outcome, CompanionsAdded):
+            self.show_page("welcome")
+        elif isinstance(outcome, Refused):
+            self._say(outcome.reason)
+
+    def card_tapped(self, identity: CardIdentity) -> None:
+        """A PIN-less read finished (called on the GUI thread by the app layer)."""
+        self.show_outcome(self.desk.tap_card(identity))
+
+    def _code_entered(self) -> None:
+        value = self.code.text()
+        self.code.clear()
+        if value.strip():
+            self.show_outcome(self.desk.scan_code(value))
+
+    def _step_companions(self, delta: int) -> None:
+        self._companions = max(0, min(50, self._companions + delta))
+        self._show_companions()
+
+    def _add_companions(self) -> None:
+        if self._arrival is not None and self._companions:
+            self.show_outcome(self.desk.add_companions(self._arrival, self._companions))
+
+    def _leave(self) -> None:
+        if self._here is not None:
+            self.show_outcome(self.desk.check_out(self._here))
+
+    def _move(self, shelter_id: str) -> None:
+        if self._here is not None:
+            self.show_outcome(self.desk.move(self._here, shelter_id))
+
+    def _staff_entry(self) -> None:
+        try:
+            birth = dt.date.fromisoformat(self.birth.text().strip())
+        except ValueError:
+            self._say("bad_entry")
+            return
+        outcome = self.desk.staff_entry(self.kana.text(), birth)
+        self.kana.clear()
+        self.birth.clear()
+        self.show_outcome(outcome)
+
+
+#: The shelter pages in the order of the screenshot matrix.
+SCREENS: Final = ("welcome", "done", "already", "moved", "staff_entry", "message")
+
+
+def show_sample(screen: ShelterScreen, name: str) -> None:
+    """Put ``screen`` on page ``name`` with made-up content, nothing queued (screenshot matrix)."""
+    screen.show_page("welcome")
+    if name == "done":
+        screen.show_outcome(CheckedIn("00000000-0000-4000-8000-000000000000", Method.CARD, True))
+        screen._step_companions(2)
+    elif name == "message":
+        screen.show_outcome(Refused("card_untrusted"))
+    elif name != "welcome":
+        screen.show_page(name)

@@ -61,6 +61,13 @@ def _handle(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error (config): {exc}\n")
         return EXIT_CONFIG
 
+    from kiosk.settings import KioskMode
+
+    if settings.mode is KioskMode.SHELTER:  # 避難所の受付: docs/shelter.md
+        from ui.pages.shelter_app import run_shelter_kiosk
+
+        return run_shelter_kiosk(settings, fullscreen=args.fullscreen, persona=args.virtual_card)
+
     if args.walkthrough and not args.virtual_card:
         sys.stderr.write("error (usage): --walkthrough needs --virtual-card PERSONA\n")
         return EXIT_CONFIG

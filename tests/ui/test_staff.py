@@ -1,0 +1,116 @@
+"""The staff view: scrypt passcode, lock-out, what it shows (never the resident's data), and its
+actions; plus the ``madoguchi staff-passcode`` hash format."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pytestqt.qtbot import QtBot
+from uikit import all_texts
+
+from kiosk.flow import ErrorKind, FlowState, Phase
+from kiosk.staff_auth import PasscodeFormatError, PasscodeGate, hash_passcode, verify_passcode
+from ui.gallery import SAMPLE_CODE, SAMPLE_RESIDENT
+from ui.staff import DailyCounts, StaffView
+
+PASSCODE = "246810"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def stored() -> str:
+    return hash_passcode(PASSCODE)
+
+
+def test_hash_is_salted_scrypt(stored: str) -> None:
+    scheme, n, r, p, _salt, _digest = stored.split("$")
+    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    assert PASSCODE not in stored
+    assert hash_passcode(PASSCODE) != stored  # a new salt each time
+    assert verify_passcode(stored, PASSCODE)
+    assert not verify_passcode(stored, "246811")
+    with pytest.raises(PasscodeFormatError):
+        verify_passcode("plain$246810", PASSCODE)
+
+
+def test_lockout_after_five_failures_doubles(stored: str) -> None:
+    clock = Clock()
+    gate = PasscodeGate(stored, clock=clock)
+    for _ in range(4):
+        assert not gate.attempt("000000")
+    assert gate.locked_for() == 0
+    assert not gate.attempt("000000")  # the fifth
+    assert gate.locked_for() == 300
+    assert not gate.attempt(PASSCODE)  # even the right one, while locked
+    clock.now += 301
+    assert gate.attempt(PASSCODE)
+    for _ in range(5):
+        gate.attempt("000000")
+    assert gate.locked_for() == 600  # the second lock-out is twice as long
+
+
+def _type(view: StaffView, digits: str) -> None:
+    for digit in digits:
+        view._press(int(digit))
+    view.enter.click()
+
+
+def test_view_shows_status_and_never_personal_data(qtbot: QtBot, stored: str) -> None:
+    view = StaffView(PasscodeGate(stored, clock=Clock()), queue_status=lambda: "pending 2 · accepted 5")
+    qtbot.addWidget(view)
+    view.show()
+    assert not view.start.isVisible()  # locked
+    _type(view, "111111")
+    assert "Wrong passcode" in view.message.text()
+    assert not view.unlocked
+    _type(view, PASSCODE)
+    assert view.unlocked
+    confirm = FlowState(
+        phase=Phase.CONFIRM, language="ja", program_id="demo", resident=SAMPLE_RESIDENT, code=SAMPLE_CODE
+    )
+    for state in (
+        FlowState(phase=Phase.IDLE, language="ja", program_id="demo"),
+        FlowState(phase=Phase.PIN_ENTRY, language="ja", program_id="demo", tries_left=3),
+        confirm,
+    ):
+        view.observe(state)
+    texts = "\n".join(all_texts(view))
+    assert "checking the card's details" in texts
+    assert "pending 2" in texts
+    assert "visits 1" in texts
+    for secret in (SAMPLE_RESIDENT.name, SAMPLE_RESIDENT.address, SAMPLE_RESIDENT.birth_date.isoformat(),
+                   SAMPLE_RESIDENT.birth_date.strftime("%Y"), SAMPLE_CODE, PASSCODE):  # fmt: skip
+        assert secret not in texts
+    started, cancelled, training = [], [], []
+    view.start_visit.connect(lambda: started.append(1))
+    view.cancel_visit.connect(lambda: cancelled.append(1))
+    view.training.connect(training.append)
+    view.start.click()
+    view.cancel.click()
+    view.training_button.click()
+    view.training_button.click()
+    assert (started, cancelled, training) == ([1], [1], [True, False])
+    view.lock.click()
+    assert not view.start.isVisible()
+
+
+def test_daily_counts() -> None:
+    counts = DailyCounts(day=dt.date(2026, 12, 3))
+    day = dt.date(2026, 12, 3)
+    phases = [Phase.IDLE, Phase.LANGUAGE, Phase.WAIT_CARD, Phase.RECEIPT, Phase.TAKE_CARD, Phase.IDLE,
+              Phase.LANGUAGE, Phase.IDLE, Phase.LANGUAGE, Phase.ERROR]  # fmt: skip
+    for phase in phases:
+        error = ErrorKind.PIN_BLOCKED if phase is Phase.ERROR else None
+        counts.observe(FlowState(phase=phase, language="ja", program_id="demo", error=error), day)
+    assert (counts.visits, counts.registrations, counts.cancelled) == (3, 1, 1)
+    assert counts.errors == {"pin_blocked": 1}
+    counts.observe(FlowState(phase=Phase.IDLE, language="ja", program_id="demo"), dt.date(2026, 12, 4))
+    assert (counts.visits, counts.registrations) == (0, 0)  # a new day

@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     window.close()
     window.deleteLater()
     app.processEvents()
+    from ui.pages.shelter import render_screenshots  # shelter mode's screens (docs/shelter.md)
+
+    count += render_screenshots(args.out, args.width, args.height, tuple(code for code, _ in LANGUAGES))
     print(f"{count} screenshots in {args.out}")
     return 0
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from kiosk.eligibility import FINAL_NOTICE, Eligibility, Reason, ReasonCode
 from kiosk.flow import ErrorKind, FlowState, Phase, PinSlot
 from kiosk.programs import Localized, Program
-from kiosk.registration import Resident, Verification
+from kiosk.registration import Consent, Resident, Verification
 
 SAMPLE_RESIDENT = Resident(
     name="見本　花子",
@@ -42,11 +42,21 @@ def sample_states(program: Program) -> list[tuple[str, FlowState]]:
         FINAL_NOTICE,
     )
     personal = replace(card, resident=SAMPLE_RESIDENT, auth_certificate=b"\x30", verification=_OK)
+    # The short path (the Qt kiosk): one consent screen offering the optional services too, one
+    # agreed already; the basic four with the kiosk-side result on one screen.
+    required = tuple(sorted(program.required_services))
+    first = program.services[0]
+    agreed = Consent(first.service, first.terms_version, dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC))
     states: list[tuple[str, FlowState]] = [
         ("idle", base),
         ("language", replace(base, phase=Phase.LANGUAGE)),
         ("program", replace(base, phase=Phase.PROGRAM)),
-        ("consent", replace(chosen, phase=Phase.CONSENT)),
+        ("consent", replace(base, phase=Phase.CONSENT, services=required, services_open=True)),
+        (
+            "consent_one_agreed",
+            replace(base, phase=Phase.CONSENT, services=required, services_open=True, consents=(agreed,)),
+        ),
+        ("consent_chosen", replace(chosen, phase=Phase.CONSENT)),
         ("wait_card", replace(chosen, phase=Phase.WAIT_CARD)),
         ("wait_card_no_reader", replace(chosen, phase=Phase.WAIT_CARD, reader_available=False)),
         ("prefetch", replace(card, phase=Phase.PREFETCH)),
@@ -64,7 +74,8 @@ def sample_states(program: Program) -> list[tuple[str, FlowState]]:
         ),
         ("card_info_last_try", replace(card, phase=Phase.CARD_INFO_LAST_TRY_CONFIRM, tries_left=1)),
         ("verifying", replace(card, phase=Phase.VERIFYING)),
-        ("confirm", replace(personal, phase=Phase.CONFIRM)),
+        ("confirm", replace(personal, phase=Phase.CONFIRM, eligibility=eligible)),
+        ("confirm_only", replace(personal, phase=Phase.CONFIRM)),
         ("eligibility", replace(personal, phase=Phase.ELIGIBILITY, eligibility=eligible)),
         ("saving", replace(personal, phase=Phase.SAVING, code=SAMPLE_CODE)),
         ("receipt", replace(card, phase=Phase.RECEIPT, code=SAMPLE_CODE, receipt_status="queued")),
@@ -84,3 +95,11 @@ def sample_states(program: Program) -> list[tuple[str, FlowState]]:
 def with_language(state: FlowState, language: str) -> FlowState:
     """The same screen in another language."""
     return replace(state, language=language)
+
+
+def shelter_screens() -> tuple[str, ...]:
+    """Shelter mode's screens (not flow states): ``ui/pages/shelter.py`` shows each with
+    ``show_sample``; ``scripts/screenshots.py`` renders them as ``shelter_<name>.png``."""
+    from ui.pages.shelter import SCREENS
+
+    return tuple(SCREENS)

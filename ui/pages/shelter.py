@@ -29,10 +29,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Final
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.shelter import (
     AlreadyHere,
@@ -455,3 +464,48 @@ def show_sample(screen: ShelterScreen, name: str) -> None:
         screen.show_outcome(Refused("card_untrusted"))
     elif name != "welcome":
         screen.show_page(name)
+
+
+class _DiscardQueue:
+    """A queue that keeps nothing: screenshots never seal anything."""
+
+    def enqueue(self, plaintext: bytes, *, record_id: str, program_id: str) -> None:
+        return None
+
+
+def render_screenshots(out: Path, width: int, height: int, languages: tuple[str, ...]) -> int:
+    """Write ``out/<language>/shelter_<page>.png`` for every shelter page (the screenshot matrix of
+    ``scripts/screenshots.py``); a throw-away desk and shelter list, nothing queued. Returns the count."""
+    import tempfile
+
+    from kiosk.sequence import RecordSequence
+    from kiosk.shelter_config import load_shelters
+    from kiosk.shelter_state import ShelterState
+
+    shelters = load_shelters(Path(__file__).resolve().parents[2] / "config" / "shelters.toml")
+    count = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        state = ShelterState(Path(tmp))
+        desk = ShelterDesk(
+            shelter=next(iter(shelters.values())),
+            shelters=shelters,
+            kiosk_id="screenshots",
+            queue=_DiscardQueue(),
+            sequence=RecordSequence(Path(tmp)),
+            state=state,
+        )
+        screen = ShelterScreen(desk)
+        screen.resize(width, height)
+        screen.show()
+        for language in languages:
+            folder = out / language
+            folder.mkdir(parents=True, exist_ok=True)
+            screen.set_language(language)
+            for name in SCREENS:
+                show_sample(screen, name)
+                QApplication.processEvents()
+                screen.grab().save(str(folder / f"shelter_{name}.png"))
+                count += 1
+        screen.close()
+        state.close()
+    return count

@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "card.cli",
     "card.virtual.cli",
     "kiosk.register_cli",
+    "kiosk.selftest",
     "kiosk.checkin_cli",
     "sync.cli",
     "sync.server.cli",

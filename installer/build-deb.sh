@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Build the Madoguchi Debian packages (madoguchi, madoguchi-kiosk-session) from this checkout.
+#
+#   installer/build-deb.sh [--out DIR] [--version VERSION] [--lintian] [--json]
+#
+# Standard tooling: dpkg-buildpackage + debhelper (installer/debian/ becomes debian/). The Python
+# dependencies come from a wheelhouse cached under $MADOGUCHI_BUILD_CACHE (default
+# /var/cache/madoguchi-build), keyed by the Python version and the pinned dependencies of
+# pyproject.toml: the first build downloads and compiles (pyscard) once, every later build is
+# offline. A finished build is cached too, keyed by the source files and the version: building
+# the same tree again copies the packages (the tests and CI ask for them several times).
+#   --out DIR          where the .deb files go (default dist/deb)
+#   --version VERSION  package version (default: the top of installer/debian/changelog); a newer
+#                      one gets its own changelog entry (for upgrade tests)
+#   --lintian          run lintian on the result and print its tags
+#   --json             last line: {"version", "debs", "size_bytes", "installed_kib", "build_s",
+#                      "wheelhouse_s", "dpkg_buildpackage_s" (of the build that made them), "cached"}
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${MADOGUCHI_BUILD_CACHE:-/var/cache/madoguchi-build}
+OUT=$SRC/dist/deb
+VERSION=""
+LINTIAN=0
+JSON=0
+
+die() { echo "build-deb: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) [ $# -ge 2 ] || die "--out needs a directory"; OUT=$2; shift 2 ;;
+    --version) [ $# -ge 2 ] || die "--version needs a value"; VERSION=$2; shift 2 ;;
+    --lintian) LINTIAN=1; shift ;;
+    --json) JSON=1; shift ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) die "unknown option: $1" ;;
+  esac
+done
+
+for tool in dpkg-buildpackage dh python3.11 git; do
+  command -v "$tool" >/dev/null || die "$tool not found: run scripts/setup.sh (it installs debhelper, dpkg-dev)"
+done
+start=$(date +%s.%N)
+mkdir -p "$CACHE" "$OUT"
+OUT=$(cd "$OUT" && pwd)
+BASE_VERSION=$(sed -n '1s/^madoguchi (\([^)]*\)).*/\1/p' "$SRC/installer/debian/changelog")
+VERSION=${VERSION:-$BASE_VERSION}
+
+# --- the wheelhouse ------------------------------------------------------------------------------
+deps_key=$(python3.11 - "$SRC/pyproject.toml" <<'PY'
+import hashlib, sys, tomllib, platform
+data = tomllib.load(open(sys.argv[1], "rb"))
+text = "\n".join([platform.python_version(), *data["build-system"]["requires"], *data["project"]["dependencies"]])
+print(hashlib.sha256(text.encode()).hexdigest()[:16])
+PY
+)
+WHEELHOUSE=$CACHE/wheelhouse-$deps_key
+wheelhouse_start=$(date +%s.%N)
+if [ ! -f "$WHEELHOUSE/.complete" ]; then
+  echo "build-deb: making the wheelhouse $WHEELHOUSE (once per dependency set; needs PyPI)" >&2
+  rm -rf "$WHEELHOUSE" "$CACHE/pip-venv"
+  python3.11 -m venv "$CACHE/pip-venv"
+  mapfile -t reqs < <(python3.11 -c '
+import sys, tomllib
+d = tomllib.load(open(sys.argv[1], "rb"))
+print("\n".join(d["build-system"]["requires"] + d["project"]["dependencies"]))' "$SRC/pyproject.toml")
+  "$CACHE/pip-venv/bin/pip" wheel -q --disable-pip-version-check --no-cache-dir -w "$WHEELHOUSE" "${reqs[@]}" \
+    >"$CACHE/wheelhouse.log" 2>&1 || { tail -n 20 "$CACHE/wheelhouse.log" >&2; die "pip wheel failed; see $CACHE/wheelhouse.log"; }
+  touch "$WHEELHOUSE/.complete"
+  # Wheelhouses of older dependency sets (~300 MB each): only the two newest are kept.
+  ls -1dt "$CACHE"/wheelhouse-*/ | tail -n +3 | xargs -r rm -rf
+fi
+wheelhouse_s=$(awk -v s="$wheelhouse_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+# --- the source tree: tracked and new (not ignored) files of the working tree -------------------
+cd "$SRC"
+src_key=$( {
+  echo "$VERSION $deps_key"
+  git ls-files -z -co --exclude-standard | sort -z | xargs -0 sha256sum 2>/dev/null
+} | sha256sum | cut -c1-16)
+DONE=$CACHE/done/$VERSION-$src_key
+if [ -f "$DONE/.complete" ]; then
+  cached=true
+else
+  cached=false
+  BUILD=$CACHE/build
+  rm -rf "$BUILD"
+  mkdir -p "$BUILD/madoguchi-$VERSION"
+  git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+    | tar --null -T - -cf - | tar -xf - -C "$BUILD/madoguchi-$VERSION"
+  cd "$BUILD/madoguchi-$VERSION"
+  cp -r installer/debian debian
+  if [ "$VERSION" != "$BASE_VERSION" ]; then
+    {
+      printf 'madoguchi (%s) bookworm; urgency=medium\n\n  * Build %s of the working tree.\n\n' "$VERSION" "$VERSION"
+      printf ' -- Madoguchi project <madoguchi@example.pref.miyagi.jp>  %s\n\n' "$(date -R)"
+      cat installer/debian/changelog
+    } >debian/changelog
+  fi
+  package_start=$(date +%s.%N)
+  MADOGUCHI_WHEELHOUSE=$WHEELHOUSE dpkg-buildpackage -b -uc -us >"$BUILD/build.log" 2>&1 ||
+    { tail -n 30 "$BUILD/build.log" >&2; die "dpkg-buildpackage failed; see $BUILD/build.log"; }
+  awk -v s="$package_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", e - s }' >"$BUILD/package_s"
+  rm -rf "${DONE:?}"
+  mkdir -p "$DONE"
+  mv "$BUILD"/*.deb "$BUILD"/*.buildinfo "$BUILD"/*.changes "$BUILD/package_s" "$DONE"/
+  cp "$BUILD/build.log" "$DONE/"
+  rm -rf "$BUILD"
+  # Only the last few builds are kept.
+  ls -1dt "$CACHE"/done/*/ | tail -n +5 | xargs -r rm -rf
+  touch "$DONE/.complete"
+fi
+cp "$DONE"/*.deb "$OUT"/
+debs=$(cd "$DONE" && ls -1 ./*.deb | sed 's|^\./||' | tr '\n' ' ' | sed 's/ $//')
+
+if [ "$LINTIAN" -eq 1 ]; then
+  command -v lintian >/dev/null || die "lintian not found: run scripts/setup.sh"
+  (cd "$DONE" && lintian --no-tag-display-limit --info ./*.changes) || true
+fi
+
+elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+size=$(stat -c %s "$DONE"/madoguchi_*.deb)
+echo "build-deb: $debs in $OUT (${elapsed} s, cached: $cached)" >&2
+if [ "$JSON" -eq 1 ]; then
+  printf '{"version": "%s", "debs": [%s], "size_bytes": %s, "installed_kib": %s, "build_s": %s, "wheelhouse_s": %s, "dpkg_buildpackage_s": %s, "cached": %s}\n' \
+    "$VERSION" "$(printf '"%s",' $debs | sed 's/,$//')" "$size" \
+    "$(dpkg-deb -f "$DONE"/madoguchi_*.deb Installed-Size)" "$elapsed" "$wheelhouse_s" \
+    "$(cat "$DONE/package_s")" "$cached"
+fi

@@ -1,0 +1,180 @@
+"""The Debian packages, built by installer/build-deb.sh and installed with dpkg into a real Debian 12.
+
+One kiosk's life, in a fresh minimal Debian root (tests/installer/debroot.py): install, configure,
+enroll against a loopback server on this machine, queue sealed records, upgrade to a newer build,
+the queue drains, ``remove`` keeps the data and keys, ``purge`` deletes them. The maintainer
+scripts, dpkg's conffile handling and the relocated venv all run for real.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from debroot import Build, DebianRoot, depends_packages, field
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+from toyserver import ToyServer
+
+pytestmark = pytest.mark.slow
+
+KIOSK_ID = "deb-kiosk-01"
+DATA = "/var/lib/madoguchi"
+PROFILE = "/etc/madoguchi/kiosk.toml"
+MADOGUCHI = "/usr/bin/madoguchi"
+
+QUEUE_SCRIPT = """
+import sys, uuid
+from sync.device import DeviceStore
+from sync.outbox import OUTBOX_FILE, Outbox
+from pathlib import Path
+data = Path("/var/lib/madoguchi")
+store = DeviceStore(data)
+with Outbox.open(data / OUTBOX_FILE, sealer=store.sealer(sys.argv[1])) as box:
+    for _ in range(int(sys.argv[2])):
+        rid = str(uuid.uuid4())
+        box.enqueue(b"{}", record_id=rid, program_id="demo")
+        print(rid)
+"""
+
+
+def profile(url: str) -> str:
+    return f"""[kiosk]
+id = "{KIOSK_ID}"
+mode = "staff"
+data_dir = "{DATA}"
+language = "ja"
+program = "demo"
+programs_dir = "programs"
+
+[server]
+url = "{url}"
+"""
+
+
+def owner(root: DebianRoot, path: str) -> tuple[str, str, int]:
+    """(user, group, mode) of a path inside the root, names resolved by the root's own passwd."""
+    done = root.run(f"stat -c '%U %G %a' {path}")
+    user, group, octal = done.stdout.split()
+    return user, group, int(octal, 8)
+
+
+def queue_depth(root: DebianRoot) -> int:
+    done = root.run(f"{MADOGUCHI} queue status --json --config {PROFILE}", user="madoguchi")
+    return int(json.loads(done.stdout)["depth"])
+
+
+def installed_version(root: DebianRoot, package: str) -> str:
+    done = root.run(f"dpkg-query -W -f='${{Status}} ${{Version}}' {package}", check=False)
+    return done.stdout.strip()
+
+
+def test_package_metadata(release: Build, upgrade: Build) -> None:
+    assert release.main.stat().st_size == release.report["size_bytes"]
+    assert field(release.main, "Package") == "madoguchi"
+    assert field(upgrade.main, "Version") == upgrade.version != release.version
+    deps = depends_packages(release.main)
+    for needed in ("python3", "adduser", "libpcsclite1", "libegl1", "libxkbcommon0"):
+        assert needed in deps
+    session_deps = depends_packages(release.session)
+    assert {"cage", "madoguchi", "libpam-systemd"} <= set(session_deps)
+
+
+def test_install_enroll_queue_upgrade_drain_remove_purge(
+    release: Build, upgrade: Build, debian_root: DebianRoot
+) -> None:
+    root = debian_root
+    root.dpkg_install(release.main)
+    assert installed_version(root, "madoguchi") == f"install ok installed {release.version}"
+
+    # Layout: the command on PATH, a system user without a shell, the data and config modes.
+    passwd = root.run("getent passwd madoguchi").stdout.strip().split(":")
+    assert int(passwd[2]) < 1000, passwd
+    assert passwd[5] == DATA
+    assert passwd[6] == "/usr/sbin/nologin"
+    assert owner(root, DATA) == ("madoguchi", "madoguchi", 0o700)
+    assert owner(root, "/etc/madoguchi") == ("root", "madoguchi", 0o750)
+    assert root.file(MADOGUCHI).is_symlink()
+    assert not root.file("/etc/madoguchi/trust/test").exists()  # the test hierarchy never ships
+    # Nothing is enabled by the application package (a kiosk must be enrolled first).
+    assert not list(root.file("/etc/systemd/system").glob("*.wants/madoguchi-*"))
+    assert root.file("/lib/systemd/system/madoguchi-kiosk.service").is_file()
+    help_text = root.run(f"{MADOGUCHI} --help", user="madoguchi").stdout
+    assert "enroll" in help_text
+    assert "self-test" in help_text
+
+    # The shipped profile is a real, loadable one (queue status reads it; no enrollment needed).
+    assert root.run(f"{MADOGUCHI} queue status --json", user="madoguchi").returncode == 0
+
+    # The kiosk session package: installs, enables its unit for the next boot, starts nothing.
+    root.dpkg_install(release.session)
+    assert root.file("/etc/systemd/system/graphical.target.wants/madoguchi-cage.service").is_symlink()
+    assert root.file("/etc/pam.d/madoguchi-kiosk").is_file()
+
+    server_key = X25519PrivateKey.generate()
+    with ToyServer(server_key) as srv:
+        # The operator's profile replaces the shipped conffile.
+        root.file(PROFILE).write_text(profile(srv.url), encoding="utf-8")
+        done = root.run(
+            f"{MADOGUCHI} enroll --server {srv.url} --token - --config {PROFILE}",
+            user="madoguchi",
+            stdin="tok-deb-1\n",
+        )
+        assert "enrolled kiosk" in done.stdout
+        assert srv.tokens == ["tok-deb-1"]
+        device_key = root.file(f"{DATA}/device-ed25519.pem").read_bytes()
+        pinned = root.file(f"{DATA}/server.json").read_bytes()
+        assert stat.S_IMODE(root.file(f"{DATA}/device-ed25519.pem").stat().st_mode) == 0o600
+
+        python = "/opt/madoguchi/venv/bin/python"
+        root.file("/tmp/queue.py").write_text(QUEUE_SCRIPT, encoding="utf-8")
+        ids = root.run(f"{python} /tmp/queue.py {KIOSK_ID} 3", user="madoguchi").stdout.split()
+        assert len(ids) == 3
+        assert queue_depth(root) == 3
+
+        # Upgrade to the newer build: data, keys and the operator's conffile stay.
+        done = root.dpkg_install(upgrade.main)
+        assert installed_version(root, "madoguchi") == f"install ok installed {upgrade.version}"
+        assert root.file(f"{DATA}/device-ed25519.pem").read_bytes() == device_key
+        assert root.file(f"{DATA}/server.json").read_bytes() == pinned
+        assert root.file(PROFILE).read_text(encoding="utf-8") == profile(srv.url)
+        assert owner(root, DATA) == ("madoguchi", "madoguchi", 0o700)
+        assert owner(root, "/etc/madoguchi") == ("root", "madoguchi", 0o750)
+        assert queue_depth(root) == 3
+
+        # The self-test runs from the package and sees the enrolled kiosk, its outbox and the server.
+        done = root.run(f"{MADOGUCHI} self-test --json --config {PROFILE}", user="madoguchi", check=False)
+        report = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
+        assert report["enrolled"]["status"] == "ok", report["enrolled"]
+        assert report["outbox"]["status"] == "ok", report["outbox"]
+        assert report["server"]["status"] == "ok", report["server"]
+        assert report["pcscd"]["status"] == "fail"  # no pcscd in this root: reported, exit non-zero
+        assert done.returncode == 1
+
+        # The queue drains after the upgrade.
+        done = root.run(f"{MADOGUCHI} sync --once --json --config {PROFILE}", user="madoguchi")
+        sync_report = json.loads(done.stdout)
+        assert sync_report["accepted"] == 3
+        assert sync_report["remaining"] == 0
+        assert sorted(srv.accepted) == sorted(ids)
+        assert queue_depth(root) == 0
+
+    # remove: the application goes, the data, keys and configuration stay.
+    root.run("dpkg -r madoguchi-kiosk-session madoguchi")
+    assert installed_version(root, "madoguchi") == f"deinstall ok config-files {upgrade.version}"
+    assert not root.file("/opt/madoguchi").exists()
+    assert not root.file(MADOGUCHI).exists()
+    assert root.file(f"{DATA}/device-ed25519.pem").read_bytes() == device_key
+    assert root.file(f"{DATA}/server.json").read_bytes() == pinned
+    assert root.file(PROFILE).is_file()
+
+    # purge: data, keys and configuration are deleted.
+    root.run("dpkg -P madoguchi-kiosk-session madoguchi")
+    assert installed_version(root, "madoguchi") in ("", "unknown ok not-installed")
+    assert not root.file(DATA).exists()
+    assert not root.file("/etc/madoguchi").exists()
+    assert root.run("dpkg-statoverride --list /etc/madoguchi", check=False).returncode != 0

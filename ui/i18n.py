@@ -13,7 +13,7 @@ from typing import Final
 
 from kiosk.i18n import LANGUAGE_CODES, LANGUAGES, Message, Plural, Translatable
 
-__all__ = ["LANGUAGES", "display_language", "message", "ui_text"]
+__all__ = ["LANGUAGES", "display_language", "font_family", "message", "ui_text"]
 
 _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     # TRANSLATORS: the window title and header (what the kiosk is for).
@@ -119,6 +119,20 @@ _ENTRIES: Final[tuple[Message | Plural, ...]] = (
 )
 
 _TEXTS: Final[dict[str, Message | Plural]] = {entry.key: entry for entry in _ENTRIES}
+
+
+#: The font family a screen language needs. One Noto CJK typeface covers Chinese, Japanese and
+#: Korean, but each regional cut draws shared characters its own region's way (the JP cut's 直, 角,
+#: 骨 look wrong to a reader of simplified Chinese), so 简体中文 and 한국어 get their own cuts; every
+#: other language uses the kiosk's Japanese default (Latin, Vietnamese and Devanagari fall back per
+#: script through fontconfig: Noto Sans, Noto Sans Devanagari; fonts-noto-core, fonts-noto-cjk).
+FONT_FAMILIES: Final = {"zh-Hans": "Noto Sans CJK SC", "ko": "Noto Sans CJK KR"}
+DEFAULT_FONT_FAMILY: Final = "Noto Sans CJK JP"
+
+
+def font_family(language: str) -> str:
+    """The font family for text in ``language`` (see :data:`FONT_FAMILIES`)."""
+    return FONT_FAMILIES.get(language, DEFAULT_FONT_FAMILY)
 
 
 def ui_text(key: str, language: str, **values: object) -> str:

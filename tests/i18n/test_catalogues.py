@@ -267,3 +267,19 @@ def test_easy_japanese_is_easier_than_polite_japanese() -> None:
         if len(KANA.findall(easy)) >= 14 and " " not in easy:
             problems.append(f"{message.context}: no spaces between phrases")
     assert not problems, "; ".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGE_CODES)
+def test_every_language_has_an_installed_font(language: str) -> None:
+    """The font each language is drawn with is installed (setup.sh: fonts-noto-cjk, fonts-noto-core):
+    without it a screen shows empty boxes and every other test still passes."""
+    import subprocess
+
+    from ui.i18n import font_family
+
+    families = {font_family(language)}
+    if language == "ne":
+        families.add("Noto Sans Devanagari")  # the fallback fontconfig picks for Devanagari
+    for family in families:
+        found = subprocess.run(["fc-list", f":family={family}", "family"], capture_output=True, text=True)
+        assert family in found.stdout, f"{language}: font {family!r} is not installed"

@@ -95,7 +95,11 @@ class EnrollBody(BaseModel):
 
     token: str = Field(min_length=1, max_length=256)
     kiosk_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    device_public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    device_public_key: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$",
+        description="base64 of the raw 32-byte Ed25519 public key: a canonical encoding of a point "
+        "of prime order (identity, small-order and non-canonical keys get 400 invalid_device_key)",
+    )
 
 
 class EnrollReply(BaseModel):
@@ -184,8 +188,9 @@ _BATCH_SCHEMA: dict[str, Any] = {
                             "minItems": 1,
                             "maxItems": MAX_BATCH_RECORDS,
                             "items": {
-                                "type": "object",
-                                "description": "sealed envelope (docs/wire-format.md)",
+                                "description": "a sealed envelope (docs/wire-format.md); any item "
+                                "that is not a valid one gets its own rejected result (bad_header), "
+                                "the rest of the batch is still processed",
                             },
                         }
                     },

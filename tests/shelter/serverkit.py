@@ -27,7 +27,7 @@ TEST_TRUST = REPO / "config" / "trust" / "test" / "jpki-auth-root.pem"
 
 def build_context(tmp_path: Path, db_url: str) -> ServerContext:
     data_dir = tmp_path / "server-data"
-    init_data_dir(data_dir)
+    token = init_data_dir(data_dir)
     programs = tmp_path / "programs"
     write_program(
         programs, "demo", award='kind = "none"\npoints = 0', one_grant=False, disaster_required=False
@@ -35,7 +35,9 @@ def build_context(tmp_path: Path, db_url: str) -> ServerContext:
     options = ServerOptions(
         data_dir=data_dir, db_url=db_url, programs_dir=programs, trust_file=TEST_TRUST, pool_size=4
     )
-    return ServerContext.build(options)
+    ctx = ServerContext.build(options)
+    ctx.admin_token = token  # type: ignore[attr-defined]  # for the admin API tests
+    return ctx
 
 
 @dataclass

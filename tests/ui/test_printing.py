@@ -212,3 +212,42 @@ def test_slip_image_is_drawn(qapp: object, programs: dict[str, Program]) -> None
         1 for y in range(0, image.height(), 4) for x in range(0, 576, 4) if image.pixel(x, y) & 0xFF < 128
     )
     assert dark > 500  # text and the QR are on it
+
+
+def test_receipt_screen_prints_once_or_asks_before_wiping(
+    qapp: object, cups_queue: Path, programs: dict[str, Program]
+) -> None:
+    """With a CUPS printer the receipt is printed once per code; without one the code is to be
+    noted and "finish" asks once before the visit ends."""
+    from kiosk.flow import FlowState, Phase
+    from kiosk.station import PrinterKind, PrinterSettings
+    from ui.receipt_print import ReceiptPrinting, make_printer
+
+    state = FlowState(phase=Phase.RECEIPT, language="ja", program_id="demo", services=("point",), code=CODE)
+    jobs: list[Slip] = []
+    real = make_printer(PrinterSettings(kind=PrinterKind.CUPS, queue=QUEUE, paper="roll80"))
+    assert real is not None
+
+    def printer(s: Slip) -> None:
+        jobs.append(s)
+        real(s)
+
+    with_printer = ReceiptPrinting(printer, clock=lambda: WHEN)
+    with_printer.show_receipt(state, programs["demo"], "ja")
+    with_printer.show_receipt(state, programs["demo"], "ja")  # re-rendered: not printed again
+    assert len(jobs) == 1
+    assert with_printer.printed
+    assert with_printer.confirm_finish()
+
+    none = ReceiptPrinting(make_printer(PrinterSettings()))
+    none.show_receipt(state, programs["demo"], "en")
+    assert "cannot print" in none.status.text()
+    assert "photograph or write down" in none.note.text()
+    assert not none.confirm_finish()  # asks once
+    assert "Press “Finish” again" in none.note.text()
+    assert none.confirm_finish()
+
+    missing = ReceiptPrinting(make_printer(PrinterSettings(kind=PrinterKind.CUPS, queue="madoguchi-no-such")))
+    missing.show_receipt(state, programs["demo"], "en")
+    assert missing.failed
+    assert "could not be printed" in missing.status.text()

@@ -251,3 +251,42 @@ def test_receipt_screen_prints_once_or_asks_before_wiping(
     missing.show_receipt(state, programs["demo"], "en")
     assert missing.failed
     assert "could not be printed" in missing.status.text()
+
+
+def test_escpos_network_printer_over_a_real_socket(qapp: object, programs: dict[str, Program]) -> None:
+    """An ESC/POS network printer (port 9100 protocol) played by a local TCP server: the profile's
+    printer function opens the socket, sends the job and closes; the bytes are the slip's."""
+    import socket
+    import threading
+
+    from kiosk.flow import FlowState, Phase
+    from kiosk.station import PrinterKind, PrinterSettings
+    from ui.receipt_print import ReceiptPrinting, make_printer
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    received = bytearray()
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            while chunk := connection.recv(65536):
+                received.extend(chunk)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        printer = make_printer(PrinterSettings(kind=PrinterKind.ESCPOS_NETWORK, host="127.0.0.1", port=port))
+        state = FlowState(
+            phase=Phase.RECEIPT, language="en", program_id="demo", services=("point",), code=CODE
+        )
+        screen = ReceiptPrinting(printer, clock=lambda: WHEN)
+        screen.show_receipt(state, programs["demo"], "en")
+        thread.join(timeout=20)
+    finally:
+        server.close()
+    assert screen.printed
+    assert (CODE + "\n").encode() in received
+    assert b"\x1d(k" in received  # native QR
+    assert received.count(b"\x1dv0") == 2  # heading and body rasters
+    assert b"\x1dV" in received[-8:]  # cut

@@ -59,7 +59,7 @@ def test_demo_registers_and_the_server_accepts_it() -> None:
     steps = [int(n) for n in re.findall(r"^\[(\d+)\]", out, flags=re.MULTILINE)]
     assert steps == list(range(1, 11))
     assert f"persona {DEFAULT_PERSONA}" in out
-    code = re.search(r"code ([2-9A-Z]{3}-[2-9A-Z]{3}-[2-9A-Z]{3}) \(demo: disaster, point\)", out)
+    code = re.search(r"code ([2-9A-Z]{4}(?:-[2-9A-Z]{4}){3}) \(demo: disaster, point\)", out)
     assert code, out
     assert "Queued records: 1." in out
     assert "Sent to the server (accepted 1, rejected 0)." in out

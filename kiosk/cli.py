@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kiosk.register_cli",
     "kiosk.selftest",
     "kiosk.checkin_cli",
+    "kiosk.staff_auth",
     "sync.cli",
     "sync.server.cli",
     "ui.cli",

@@ -4,6 +4,7 @@ actions; plus the ``madoguchi staff-passcode`` hash format."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -114,3 +115,23 @@ def test_daily_counts() -> None:
     assert counts.errors == {"pin_blocked": 1}
     counts.observe(FlowState(phase=Phase.IDLE, language="ja", program_id="demo"), dt.date(2026, 12, 4))
     assert (counts.visits, counts.registrations) == (0, 0)  # a new day
+
+
+def test_staff_passcode_command_prints_a_hash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli import main
+    from kiosk.station import parse_station
+
+    answers = iter([PASSCODE, PASSCODE])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["staff-passcode"]) == 0
+    out = capsys.readouterr().out
+    assert PASSCODE not in out
+    import tomllib
+
+    station = parse_station(Path("kiosk.toml"), tomllib.loads(out))
+    assert station.staff_passcode_hash is not None
+    assert verify_passcode(station.staff_passcode_hash, PASSCODE)
+    answers = iter(["12", "12"])
+    assert main(["staff-passcode"]) == 2  # too short

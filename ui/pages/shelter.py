@@ -19,9 +19,8 @@ The staff strip shows the headcount (in, companions, out, unverified) and the nu
 waiting to be sent; never a name. Nothing personal stays on screen: :meth:`ShelterScreen.wipe`
 clears the staff-entry fields and returns to ``welcome``.
 
-Texts: the labels below are pending catalogue entries, as ``ui/pages/base.py``'s ``_PENDING``
-(日本語, やさしい日本語, English, and for the first screen every kiosk language); they move into
-``ui/i18n.py`` with translations when the catalogue work lands (docs/ui.md "How to add a string").
+Texts: the labels below are catalogue messages (``shelter.*``), translated in every kiosk language
+(docs/ui.md "How to add a string").
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.i18n import Message, Plural
 from kiosk.shelter import (
     AlreadyHere,
     CardIdentity,
@@ -56,125 +56,56 @@ from kiosk.shelter import (
 from kiosk.shelter_record import Method
 from ui.widgets import button, label, set_button_text
 
-#: key -> (ja, ja-easy, en); other languages fall back to English unless listed in _WELCOME.
-_TEXT: Final[dict[str, tuple[str, str, str]]] = {
-    "title": ("避難所の受付", "ひなんじょの うけつけ", "Shelter reception"),
-    "tap": (
-        "マイナンバーカードをリーダーに置いてください。暗証番号は要りません。",
-        "マイナンバーカードを リーダーに おいて ください。あんしょうばんごうは いりません。",
-        "Place your My Number Card on the reader. No PIN is needed.",
+#: The shelter screens' labels: catalogue messages (``kiosk/locale``, docs/ui.md "How to add a string").
+_TEXT: Final[dict[str, Message | Plural]] = {
+    "title": Message("shelter.title", "Shelter reception"),
+    "tap": Message("shelter.tap", "Place your My Number Card on the reader. No PIN is needed."),
+    "scan": Message("shelter.scan", "With a shelter check-in card: scan its QR code, or type the code."),
+    "code_placeholder": Message("shelter.code_placeholder", "Check-in card code"),
+    "code_ok": Message("shelter.code_ok", "Check in with the code"),
+    "staff_button": Message("shelter.staff_button", "No card (staff entry)"),
+    "done": Message("shelter.done", "You are checked in"),
+    "done_unverified": Message("shelter.done_unverified", "Checked in (not verified)"),
+    "companions_q": Message(
+        "shelter.companions_q", "Anyone else with you? Add the number of people without a card of their own."
     ),
-    "scan": (
-        "避難所受付カードのときは、QRを読み取り機にかざすか、コードを入力してください。",
-        "ひなんじょ うけつけカードの ときは、QRを よみとりきに かざして ください。",
-        "With a shelter check-in card: scan its QR code, or type the code.",
+    "companions_n": Plural("shelter.companions_n", "{n} companion", "{n} companions"),
+    "companions_add": Message("shelter.companions_add", "Add them"),
+    "finish": Message("shelter.finish", "Finish"),
+    "already": Message("shelter.already", "You are already checked in here. What would you like to do?"),
+    "leave": Message("shelter.leave", "Leave the shelter"),
+    "move": Message("shelter.move", "Move to another shelter"),
+    "move_title": Message("shelter.move_title", "Choose the shelter you move to"),
+    "left": Message("shelter.left", "Your departure is recorded. Take care."),
+    "moved": Message("shelter.moved", "Your move to {name} is recorded. Check in there too."),
+    "staff_title": Message("shelter.staff_title", "Staff entry (not verified)"),
+    "kana": Message("shelter.kana", "Name in kana"),
+    "birth": Message("shelter.birth", "Birth date (e.g. 1950-04-01)"),
+    "staff_ok": Message("shelter.staff_ok", "Check in"),
+    "back": Message("shelter.back", "Back"),
+    "card_untrusted": Message(
+        "shelter.card_untrusted", "This card could not be verified. Staff will enter you by hand."
     ),
-    "code_placeholder": ("受付カードのコード", "うけつけカードの コード", "Check-in card code"),
-    "code_ok": ("コードで受付", "コードで うけつけ", "Check in with the code"),
-    "staff_button": (
-        "カードがない方（職員が入力）",
-        "カードが ない ひと（しょくいんが にゅうりょく）",
-        "No card (staff entry)",
-    ),
-    "done": ("受付しました", "うけつけ しました", "You are checked in"),
-    "done_unverified": (
-        "受付しました（本人確認なし）",
-        "うけつけ しました（ほんにん かくにん なし）",
-        "Checked in (not verified)",
-    ),
-    "companions_q": (
-        "ほかに一緒に来た方はいますか？カードのない方の人数を追加できます。",
-        "いっしょに きた ひとは いますか？ カードが ない ひとの かずを ふやせます。",
-        "Anyone else with you? Add the number of people without a card of their own.",
-    ),
-    "companions_n": ("同伴者 {n}人", "いっしょの ひと {n}にん", "{n} companion(s)"),
-    "companions_add": ("追加する", "ふやす", "Add them"),
-    "finish": ("終わる", "おわる", "Finish"),
-    "already": (
-        "すでにこの避難所で受付済みです。どうしますか？",
-        "もう この ひなんじょで うけつけ して います。どう しますか？",
-        "You are already checked in here. What would you like to do?",
-    ),
-    "leave": ("避難所を出る", "ひなんじょを でる", "Leave the shelter"),
-    "move": ("別の避難所へ移る", "べつの ひなんじょへ うつる", "Move to another shelter"),
-    "move_title": (
-        "移る先の避難所を選んでください",
-        "うつる ひなんじょを えらんで ください",
-        "Choose the shelter you move to",
-    ),
-    "left": (
-        "退所を受け付けました。お気をつけて。",
-        "でる ことを うけつけ しました。",
-        "Your departure is recorded. Take care.",
-    ),
-    "moved": (
-        "{name} への移動を受け付けました。移動先でも受付してください。",
-        "{name} へ うつる ことを うけつけ しました。",
-        "Your move to {name} is recorded. Check in there too.",
-    ),
-    "staff_title": (
-        "職員による入力（本人確認なし）",
-        "しょくいんの にゅうりょく",
-        "Staff entry (not verified)",
-    ),
-    "kana": ("氏名（カタカナ）", "なまえ（カタカナ）", "Name in kana"),
-    "birth": ("生年月日（例 1950-04-01）", "うまれた ひ（れい 1950-04-01）", "Birth date (e.g. 1950-04-01)"),
-    "staff_ok": ("この内容で受付", "これで うけつけ", "Check in"),
-    "back": ("戻る", "もどる", "Back"),
-    "card_untrusted": (
-        "このカードは確認できませんでした。職員が入力します。",
-        "この カードは たしかめられません でした。しょくいんが にゅうりょく します。",
-        "This card could not be verified. Staff will enter you by hand.",
-    ),
-    "bad_code": (
-        "コードが正しくありません。もう一度読み取ってください。",
-        "コードが ちがいます。もう いちど よみとって ください。",
-        "That code is not valid. Please scan it again.",
-    ),
-    "bad_entry": (
-        "カタカナの氏名と生年月日を確かめてください。",
-        "カタカナの なまえと うまれた ひを たしかめて ください。",
-        "Check the kana name and the birth date.",
-    ),
-    "not_here": (
-        "この避難所では受付されていません。",
-        "この ひなんじょでは うけつけ されて いません。",
-        "Not checked in at this shelter.",
-    ),
-    "unknown_shelter": (
-        "その避難所は選べません。",
-        "その ひなんじょは えらべません。",
-        "That shelter cannot be chosen.",
-    ),
-    "headcount": (
-        "在所 {in}人（同伴 {companions}人）・退所 {out}人・本人確認なし {unverified}人・未送信 {queued}件",
-        "いる ひと {in}にん・でた ひと {out}にん・みかくにん {unverified}にん・みそうしん {queued}けん",
+    "bad_code": Message("shelter.bad_code", "That code is not valid. Please scan it again."),
+    "bad_entry": Message("shelter.bad_entry", "Check the kana name and the birth date."),
+    "not_here": Message("shelter.not_here", "Not checked in at this shelter."),
+    "unknown_shelter": Message("shelter.unknown_shelter", "That shelter cannot be chosen."),
+    "headcount": Message(
+        "shelter.headcount",
         "In {in} (companions {companions}) · out {out} · unverified {unverified} · waiting to send {queued}",
     ),
-}
-#: The first screen in every kiosk language (issue 15: 「避難所の受付」 in every kiosk language).
-_WELCOME: Final[dict[str, tuple[str, str]]] = {
-    "zh-Hans": ("避难所登记", "请将个人编号卡放在读卡器上，无需密码。"),
-    "ko": ("대피소 접수", "마이넘버 카드를 리더기에 올려 주세요. 비밀번호는 필요 없습니다."),
-    "vi": ("Tiếp nhận tại nơi sơ tán", "Hãy đặt thẻ My Number lên đầu đọc. Không cần mã PIN."),
-    "tl": (
-        "Pagtanggap sa evacuation center",
-        "Ilagay ang iyong My Number Card sa reader. Hindi kailangan ng PIN.",
-    ),
-    "ne": ("आश्रयस्थल दर्ता", "आफ्नो माइ नम्बर कार्ड रिडरमा राख्नुहोस्। PIN चाहिँदैन।"),
-    "pt": ("Recepção do abrigo", "Coloque o seu cartão My Number no leitor. Não precisa de PIN."),
-    "id": ("Pendaftaran tempat pengungsian", "Letakkan Kartu My Number Anda di pembaca. Tidak perlu PIN."),
 }
 
 
 def text(key: str, language: str, **values: object) -> str:
-    """A shelter label in ``language`` (ja, ja-easy, en; the first screen in every language)."""
-    if key in ("title", "tap") and language in _WELCOME:
-        value = _WELCOME[language][0 if key == "title" else 1]
-    else:
-        row = _TEXT[key]
-        value = row[0] if language == "ja" else row[1] if language == "ja-easy" else row[2]
-    return value.format(**values) if values else value
+    """A shelter label in ``language`` (every kiosk language; a plural label takes its count as ``n``)."""
+    entry = _TEXT[key]
+    if isinstance(entry, Plural):
+        count = values.pop("n")
+        if not isinstance(count, int):
+            raise TypeError(f"{key}: n must be an int")
+        return entry.format(language, count, **values)
+    return entry.format(language, **values) if values else entry.get(language)
 
 
 class ShelterScreen(QWidget):

@@ -95,7 +95,7 @@ _MISSING_TWO: Final = Message(
     "reason.missing_services", "To qualify, you must register for both {first} and {second}."
 )
 # TRANSLATORS: a calendar date; keep the three placeholders ({month:02d} = two digits).
-_DATE: Final = Message("date", "{year}-{month:02d}-{day:02d}")
+DATE: Final = Message("date", "{year}-{month:02d}-{day:02d}")
 
 
 def _reason(code: ReasonCode, program: Program) -> Reason:
@@ -111,7 +111,7 @@ def _reason(code: ReasonCode, program: Program) -> Reason:
         return Reason(code, text)
     day = None if period is None else period.start if code is ReasonCode.NOT_STARTED else period.end
     date_text = (
-        _DATE.bind(year=day.year, month=day.month, day=day.day) if day is not None else Localized("", "")
+        DATE.bind(year=day.year, month=day.month, day=day.day) if day is not None else Localized("", "")
     )
     age = program.age.minimum if code is ReasonCode.TOO_YOUNG else program.age.maximum
     return Reason(code, _REASONS[code].bind(program=program.name, age=age, date=date_text))

@@ -9,8 +9,10 @@ My Number outside the PIN pad.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final
 
+from kiosk.eligibility import DATE
 from kiosk.flow import ErrorKind
 from kiosk.i18n import Message, Plural, Translatable
 
@@ -114,6 +116,11 @@ def localize(message: Translatable, language: str) -> str:
 def tries_left_text(tries_left: int, language: str) -> str:
     """ "You have N tries left." in ``language`` (its plural rule)."""
     return TRIES_LEFT.format(language, tries_left)
+
+
+def date_text(day: date, language: str) -> str:
+    """A calendar day as residents of ``language`` write it (2025年2月3日, 03/02/2025, 2025-02-03)."""
+    return DATE.format(language, year=day.year, month=day.month, day=day.day)
 
 
 def timeout_warning_text(seconds: int, language: str) -> str:

@@ -13,7 +13,7 @@ from typing import Final
 
 from kiosk.i18n import LANGUAGE_CODES, LANGUAGES, Message, Plural, Translatable
 
-__all__ = ["LANGUAGES", "display_language", "font_family", "message", "ui_text"]
+__all__ = ["LANGUAGES", "display_language", "font_family", "labelled", "message", "ui_text"]
 
 _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     # TRANSLATORS: the window title and header (what the kiosk is for).
@@ -116,6 +116,8 @@ _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     # TRANSLATORS: the header button that opens the language picker: your word for "language",
     # then the English word, so a resident who reads neither the current language nor yours finds it.
     Message("language_button", "Language"),
+    # TRANSLATORS: a label and its value on one line, e.g. "Name: Hanako Mihon" (Japanese: full-width colon).
+    Message("labelled", "{label}: {value}"),
 )
 
 _TEXTS: Final[dict[str, Message | Plural]] = {entry.key: entry for entry in _ENTRIES}
@@ -144,6 +146,11 @@ def ui_text(key: str, language: str, **values: object) -> str:
             raise TypeError(f"{key}: n must be an int")
         return entry.format(language, count, **values)
     return entry.format(language, **values) if values else entry.get(language)
+
+
+def labelled(key: str, value: str, language: str) -> str:
+    """「氏名：見本 花子」 / "Name: …": the label ``key`` and a value, punctuated for ``language``."""
+    return ui_text("labelled", language, label=ui_text(key, language), value=value)
 
 
 def message(text: Translatable, language: str) -> str:

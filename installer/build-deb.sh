@@ -42,6 +42,10 @@ for tool in dpkg-buildpackage dh python3.11 git; do
 done
 start=$(date +%s.%N)
 mkdir -p "$CACHE" "$OUT"
+# One build at a time per cache (parallel test runs share it): the others wait here, then usually
+# find their build done.
+exec 9>"$CACHE/.lock"
+flock 9
 OUT=$(cd "$OUT" && pwd)
 BASE_VERSION=$(sed -n '1s/^madoguchi (\([^)]*\)).*/\1/p' "$SRC/installer/debian/changelog")
 VERSION=${VERSION:-$BASE_VERSION}

@@ -27,7 +27,7 @@ def upgrade(release: Build, tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 @pytest.fixture(scope="session")
 def tarball(release: Build) -> Path:
-    return root_tarball(release.main)
+    return root_tarball(release.main, release.session)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ on this machine's loopback is reachable from inside.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -75,14 +76,24 @@ def depends_packages(deb: Path) -> list[str]:
     return sorted(set(names))
 
 
-def root_tarball(deb: Path) -> Path:
-    """The cached minimal Debian 12 root with ``deb``'s dependencies (made on first use: ~2 min)."""
-    packages = depends_packages(deb)
+OWN_PACKAGES = frozenset({"madoguchi", "madoguchi-kiosk-session"})
+
+
+def root_tarball(*debs: Path) -> Path:
+    """The cached minimal Debian 12 root with the dependencies of ``debs`` (made once: minutes)."""
+    packages = sorted({p for deb in debs for p in depends_packages(deb)} - OWN_PACKAGES)
     key = hashlib.sha256(" ".join(["bookworm", "minbase", *packages]).encode()).hexdigest()[:16]
     tarball = CACHE / f"testroot-{key}.tar"
-    if tarball.exists():
-        return tarball
     CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "testroot.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test runs: one makes it, the others wait
+        if not tarball.exists():
+            _make_root(tarball, packages)
+    return tarball
+
+
+def _make_root(tarball: Path, packages: list[str]) -> None:
+    key = tarball.stem.removeprefix("testroot-")
     work = CACHE / f"testroot-{key}.build"
     shutil.rmtree(work, ignore_errors=True)
     log = CACHE / "testroot-debootstrap.log"
@@ -110,7 +121,6 @@ def root_tarball(deb: Path) -> Path:
     subprocess.run(["tar", "-C", str(work), "-cf", str(partial), "."], check=True, timeout=600)
     partial.rename(tarball)
     shutil.rmtree(work, ignore_errors=True)
-    return tarball
 
 
 class DebianRoot:

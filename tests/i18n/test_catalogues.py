@@ -283,3 +283,31 @@ def test_every_language_has_an_installed_font(language: str) -> None:
     for family in families:
         found = subprocess.run(["fc-list", f":family={family}", "family"], capture_output=True, text=True)
         assert family in found.stdout, f"{language}: font {family!r} is not installed"
+
+
+#: A sentence that tells the resident to press a button must name it as the button says it:
+#: (message key in the catalogue, button key in ui/i18n.py).
+BUTTON_REFERENCES = (
+    ("timeout_warning", "extend"),
+    ("receipt.confirm_finish", "finish"),
+    ("voice.consent", "agree"),
+    ("voice.program", "next"),
+    ("voice.eligible", "register"),
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGE_CODES)
+def test_sentences_name_buttons_as_the_buttons_say(language: str) -> None:
+    from ui.i18n import ui_text
+
+    texts = {m.context: m for m in _messages(_catalogue(language))}
+    problems = []
+    for key, button in BUTTON_REFERENCES:
+        if key not in texts:
+            continue  # not in this build's sources (checked by the completeness test)
+        message = texts[key]
+        text = message.string if isinstance(message.string, str) else message.string[-1]
+        label = ui_text(button, language)
+        if label not in text:
+            problems.append(f"{key} does not name the button {label!r}")
+    assert not problems, f"{language}: " + "; ".join(problems)

@@ -193,6 +193,9 @@ class FlowState:
     auth_certificate: bytes | None = field(default=None, repr=False)
     verification: Verification | None = None
     already_registered_here: bool = False
+    #: Short path: no programme screen came before the consent screen, so the optional services
+    #: are offered there (agreeing to one registers it); ``services`` starts with the required ones.
+    services_open: bool = False
     eligibility: Eligibility | None = None
     record_id: str | None = None
     code: str | None = None
@@ -214,7 +217,10 @@ class FlowState:
 
 @dataclass(frozen=True)
 class Start:
-    """The resident (or staff) touched the attract screen."""
+    """The resident (or staff) touched the attract screen; with ``language``, one of its language
+    buttons: the session starts in that language and the language page is skipped."""
+
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,12 @@ class ConsentAccepted:
     """The terms of ``service`` (at the programme's current version) were accepted."""
 
     service: str
+
+
+@dataclass(frozen=True)
+class ConsentsDone:
+    """The one consent screen's "next" (short path, a programme with optional services): every
+    required service has its consent; the optional ones agreed to are registered too."""
 
 
 @dataclass(frozen=True)
@@ -412,6 +424,7 @@ Event = (
     | ProgramChosen
     | ServicesChosen
     | ConsentAccepted
+    | ConsentsDone
     | ConsentDeclined
     | Back
     | Cancel
@@ -554,6 +567,10 @@ class FlowSettings:
     language: str
     program_id: str
     timeouts: Timeouts
+    #: The Qt kiosk's path with fewer taps (docs/flow.md §2b): no programme screen when one
+    #: programme is offered, one consent screen, and the eligibility result on the confirmation
+    #: screen, whose "register" is the final confirmation. The terminal front-end keeps the long path.
+    short_path: bool = False
 
 
 class Flow:
@@ -694,16 +711,27 @@ Result = tuple[FlowState, list[Effect]]
 
 
 def _start(flow: Flow, s: FlowState, e: Start) -> Result:
-    if s.phase is Phase.IDLE:
-        return replace(s, phase=Phase.LANGUAGE), []
-    return s, []
+    if s.phase is not Phase.IDLE:
+        return s, []
+    if e.language is not None:
+        return _after_language(flow, replace(s, language=e.language))
+    return replace(s, phase=Phase.LANGUAGE), []
+
+
+def _after_language(flow: Flow, s: FlowState) -> Result:
+    """The programme screen; on the short path with one programme straight to the one consent
+    screen, the required services chosen (they cannot be unchosen) and the optional ones offered."""
+    if flow.settings.short_path and len(flow.programs) == 1:
+        required = tuple(sorted(flow.program(s).required_services))
+        return replace(s, phase=Phase.CONSENT, services=required, consents=(), services_open=True), []
+    return replace(s, phase=Phase.PROGRAM), []
 
 
 def _language(flow: Flow, s: FlowState, e: LanguageChosen) -> Result:
     if s.phase is Phase.IDLE:
         return s, []
     if s.phase is Phase.LANGUAGE:
-        return replace(s, language=e.language, phase=Phase.PROGRAM), []
+        return _after_language(flow, replace(s, language=e.language))
     return replace(s, language=e.language), []
 
 
@@ -724,20 +752,39 @@ def _services(flow: Flow, s: FlowState, e: ServicesChosen) -> Result:
     return replace(s, services=chosen, consents=(), phase=Phase.CONSENT), []
 
 
+def _offers_optional(flow: Flow, s: FlowState) -> bool:
+    """The one consent screen offers optional services: it ends with "next", not the last consent."""
+    return s.services_open and any(not t.required for t in flow.program(s).services)
+
+
 def _consent(flow: Flow, s: FlowState, e: ConsentAccepted) -> Result:
-    if s.phase is not Phase.CONSENT or e.service not in s.services:
+    if s.phase is not Phase.CONSENT:
+        return s, []
+    offered = {t.service for t in flow.program(s).services}
+    if e.service not in s.services and not (s.services_open and e.service in offered):
         return s, []
     if any(c.service == e.service for c in s.consents):
         return s, []
     terms = flow.program(s).terms_for(e.service)
     consents = (*s.consents, Consent(e.service, terms.terms_version, flow.clock()))
-    s = replace(s, consents=consents)
-    if {c.service for c in consents} == set(s.services):
+    services = tuple(sorted({*s.services, e.service}))  # an optional service agreed to is chosen
+    s = replace(s, consents=consents, services=services)
+    if {c.service for c in consents} == set(s.services) and not _offers_optional(flow, s):
         return flow.wait_for_card(s, Phase.WAIT_CARD)
     return s, []
 
 
+def _consents_done(flow: Flow, s: FlowState, e: ConsentsDone) -> Result:
+    if s.phase is not Phase.CONSENT or not s.services_open:
+        return s, []
+    if not flow.program(s).required_services <= {c.service for c in s.consents}:
+        return s, []  # the screen keeps "next" disabled until then
+    return flow.wait_for_card(s, Phase.WAIT_CARD)
+
+
 def _decline(flow: Flow, s: FlowState, e: ConsentDeclined) -> Result:
+    if s.phase is Phase.CONSENT and s.services_open:
+        return flow.fresh(s, Phase.IDLE), [Wipe()]  # no programme screen to go back to
     if s.phase is Phase.CONSENT:
         return replace(s, phase=Phase.PROGRAM, consents=()), []
     return s, []
@@ -755,6 +802,8 @@ def _back(flow: Flow, s: FlowState, e: Back) -> Result:
     target = _BACK.get(s.phase)
     if target is None:
         return s, []
+    if target is Phase.PROGRAM and s.services_open:
+        target = Phase.IDLE  # the short path had no programme screen
     if target is Phase.IDLE:
         return flow.fresh(s, Phase.IDLE), [Wipe()]
     return replace(
@@ -922,6 +971,20 @@ def _read_done(flow: Flow, s: FlowState, e: ReadDone) -> Result:
     v = e.verification
     if not (v.chain and v.signature and v.integrity and v.genuine_card):
         return flow.fail(s, ErrorKind.VERIFICATION_FAILED)
+    if flow.settings.short_path:
+        # One screen: the basic four and the kiosk-side result; its "register" confirms both.
+        result = check_eligibility(
+            flow.program(s),
+            address=e.resident.address,
+            birth_date=e.resident.birth_date,
+            services=s.services,
+            now=flow.clock(),
+            already_registered_here=e.already_registered_here,
+        )
+        if not result.eligible:
+            state, effects = flow.fail(s, ErrorKind.NOT_ELIGIBLE)
+            return replace(state, phase=Phase.NOT_ELIGIBLE, eligibility=result), effects
+        s = replace(s, eligibility=result)
     return (
         replace(
             s,
@@ -962,7 +1025,8 @@ def _identity_wrong(flow: Flow, s: FlowState, e: IdentityRejected) -> Result:
 
 
 def _register(flow: Flow, s: FlowState, e: Register) -> Result:
-    if s.phase is not Phase.ELIGIBILITY or s.resident is None or s.auth_certificate is None:
+    on_confirm = s.phase is Phase.CONFIRM and flow.settings.short_path  # the one confirmation screen
+    if not (s.phase is Phase.ELIGIBILITY or on_confirm) or s.resident is None or s.auth_certificate is None:
         return s, []
     if s.verification is None or s.eligibility is None or not s.eligibility.eligible:
         return s, []
@@ -1049,6 +1113,7 @@ _HANDLERS: Final[dict[type, Callable[[Flow, FlowState, Any], Result]]] = {
     ProgramChosen: _program,
     ServicesChosen: _services,
     ConsentAccepted: _consent,
+    ConsentsDone: _consents_done,
     ConsentDeclined: _decline,
     Back: _back,
     Cancel: _cancel,

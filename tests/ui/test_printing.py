@@ -290,3 +290,19 @@ def test_escpos_network_printer_over_a_real_socket(qapp: object, programs: dict[
     assert b"\x1d(k" in received  # native QR
     assert received.count(b"\x1dv0") == 2  # heading and body rasters
     assert b"\x1dV" in received[-8:]  # cut
+
+
+def test_printing_and_voice_load_lazily() -> None:
+    """Start-up (bench/ui_startup.py, ≤ 0.5 s) never pays for QtMultimedia, QtPrintSupport or
+    python-escpos (195 ms, bench/a11y.py): the kiosk's modules import them when first used."""
+    import sys
+
+    code = (
+        "import sys\n"
+        "import ui.app, ui.assist, ui.receipt_print, ui.printing, ui.voice, ui.illustration, ui.staff\n"
+        "heavy = [m for m in ('PySide6.QtMultimedia', 'PySide6.QtPrintSupport', 'escpos')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -4,7 +4,8 @@
 steps 標準 → 大 → 特大), high contrast on/off and voice on/off. :class:`Assistance` connects it,
 the :class:`~ui.voice.VoiceGuide` and the :class:`~ui.keypad.KeypadNavigator` to the window:
 
-* each new screen speaks its prompt (:func:`ui.voice.prompt_for`), in the screen language, once;
+* each new screen speaks its prompt (:func:`ui.voice.prompt_for`), in the screen language, once
+  (the attract screen only on "listen again");
   the PIN pad speaks "N digits entered" (never a digit); the take-card alarm plays the chime;
 * the resident's choices (size, contrast, voice) last for the visit and are reset at the flow's
   ``Wipe`` to the profile's (default look, ``[voice] enabled``);
@@ -124,6 +125,12 @@ class Assistance:
         language = self.language()
         self.bar.show_language(language)
         prompt = prompt_for(state, self.current_page(), self.mode)
+        if prompt == "idle":
+            # the attract screen stays silent: a kiosk talking to an empty shop every few minutes
+            # is noise; "listen again" still speaks it, and the first touch starts the voice
+            self.voice.last, self.voice.last_language = (prompt,), language
+            self._spoken = (prompt, language)
+            return
         if (prompt, language) != self._spoken:
             self._spoken = (prompt, language)
             self._say(language, prompt)

@@ -9,11 +9,20 @@ here, then ``scripts/update-catalogues.sh`` (docs/ui.md "How to add a string").
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from kiosk.i18n import LANGUAGE_CODES, LANGUAGES, Message, Plural, Translatable
 
-__all__ = ["LANGUAGES", "display_language", "font_family", "labelled", "message", "ui_text"]
+__all__ = [
+    "LANGUAGES",
+    "display_language",
+    "font_family",
+    "labelled",
+    "message",
+    "terms_version_text",
+    "ui_text",
+]
 
 _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     # TRANSLATORS: the window title and header (what the kiosk is for).
@@ -118,6 +127,8 @@ _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     Message("language_button", "Language"),
     # TRANSLATORS: a label and its value on one line, e.g. "Name: Hanako Mihon" (Japanese: full-width colon).
     Message("labelled", "{label}: {value}"),
+    # TRANSLATORS: the edition of a service's terms, read from its version id (…-2025-02).
+    Message("terms_edition", "Terms ({year}-{month:02d} edition)"),
 )
 
 _TEXTS: Final[dict[str, Message | Plural]] = {entry.key: entry for entry in _ENTRIES}
@@ -146,6 +157,18 @@ def ui_text(key: str, language: str, **values: object) -> str:
             raise TypeError(f"{key}: n must be an int")
         return entry.format(language, count, **values)
     return entry.format(language, **values) if values else entry.get(language)
+
+
+_EDITION: Final = re.compile(r"-(\d{4})-(\d{2})\Z")
+
+
+def terms_version_text(version: str, language: str) -> str:
+    """「規約（2025年2月版）」 for a terms version id ending in ``-YYYY-MM`` (the review: the bare id
+    ``miyagi-bousai-2025-02`` means nothing to a resident); other ids as 「規約の版：demo-1」."""
+    match = _EDITION.search(version)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        return ui_text("terms_version", language, v=version)
+    return ui_text("terms_edition", language, year=int(match.group(1)), month=int(match.group(2)))
 
 
 def labelled(key: str, value: str, language: str) -> str:

@@ -493,8 +493,11 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
 
     @app.get("/v1/admin/devices", tags=["admin"], responses=_responses(*_ADMIN, 503))
     def list_devices(actor: Admin) -> Response:
-        """Every enrolled device."""
-        return _json([d.to_json() for d in devices.list_devices(ctx.db)])
+        """Every enrolled device, with its newest heartbeat and whether it has gone silent (30 min)."""
+        from sync.server.heartbeats import device_statuses
+
+        statuses = {s.device_id: s.to_json() for s in device_statuses(ctx.db)}
+        return _json([{**d.to_json(), **statuses.get(d.device_id, {})} for d in devices.list_devices(ctx.db)])
 
     @app.post("/v1/admin/devices/{device_id}/revoke", tags=["admin"], responses=_responses(*_ADMIN, 404, 503))
     def revoke(device_id: str, actor: Admin) -> Response:

@@ -44,7 +44,7 @@ class ServerOptions:
     #: seconds a client has to send a request body once authenticated (408 after; sync.server.guard)
     body_timeout_s: float = 30.0
     #: requests in progress per device (the kiosk's parallel_uploads, at most 8, plus a heartbeat)
-    per_device_inflight: int = 8
+    per_device_inflight: int = 10
     retention_years: int = 5
     pool_size: int = 8
 

@@ -171,7 +171,7 @@ def start_server(
     revocation: RevocationChecker | None = None,
     max_inflight: int = 8,
     body_timeout_s: float = 30.0,
-    per_device_inflight: int = 8,
+    per_device_inflight: int = 10,
 ) -> tuple[RunningServer, uvicorn.Server, threading.Thread]:
     from sync.server.app import create_app
 

@@ -61,6 +61,10 @@ def test_heartbeat_is_stored_and_shown(server: RunningServer, capsys: pytest.Cap
     assert {d["device_id"]: d for d in listed}["kiosk-hb"]["heartbeat"]["queue_depth"] == 0
     with server.ctx.db.transaction() as tx:
         assert tx.scalar("SELECT COUNT(*) FROM device_heartbeats") == 1
+    with server.admin() as admin:  # the admin API shows the same
+        api = {d["device_id"]: d for d in admin.get("/v1/admin/devices").json()}
+    assert api["kiosk-hb"]["heartbeat"]["queue_depth"] == 0
+    assert api["kiosk-silent"]["not_seen"] is False
 
 
 def test_silent_kiosks_are_flagged_after_the_configured_time(

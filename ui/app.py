@@ -99,7 +99,9 @@ class KioskApp:
         # ProgramChosen for any other id, so the profile's list is the whole choice.
         programs = offered_subset(settings, load_programs(settings.programs_dir))
         self.flow = Flow(
-            FlowSettings(settings.mode, settings.language, settings.program, settings.timeouts),
+            FlowSettings(
+                settings.mode, settings.language, settings.program, settings.timeouts, short_path=True
+            ),
             programs,
             clock=clock,
         )

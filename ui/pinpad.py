@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from ui.i18n import ui_text
 from ui.theme import PIN_KEY
-from ui.widgets import label, set_button_text
+from ui.widgets import WrapButton, label, set_button_text
 
 PIN_LENGTH: Final = 4
 #: Telephone layout; None marks the two function keys.
@@ -48,6 +48,8 @@ class PinPad(QWidget):
         self.keys: list[QPushButton] = []
         self.delete_key = self._key("", self.delete)
         self.clear_key = self._key("", self.clear)
+        for word_key in (self.delete_key, self.clear_key):
+            word_key.setObjectName("pinWordKey")  # words, not a digit: body-size type, wraps
         for row, digits in enumerate(_KEYS):
             for column, digit in enumerate(digits):
                 if digit is None:
@@ -58,7 +60,9 @@ class PinPad(QWidget):
                 grid.addWidget(widget, row, column)
         self.ok_key = self._key("", self.submit)
         self.ok_key.setObjectName("primary")
+        self.grid = grid
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.dots)
         layout.addWidget(self.progress)
         layout.addLayout(grid)
@@ -66,13 +70,21 @@ class PinPad(QWidget):
         self._refresh()
 
     def _key(self, text: str, on_click: Callable[[], None]) -> QPushButton:
-        key = QPushButton(text)
+        key = WrapButton()
+        key.setText(text)
         key.setObjectName("pinKey")
         key.setAccessibleName(text)
         key.setMinimumSize(PIN_KEY, PIN_KEY)
         key.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # focus stays on the pad: no digit is "selected"
         key.clicked.connect(lambda _checked=False: on_click())
         return key
+
+    def set_key_size(self, side: int, spacing: int) -> None:
+        """Key side and gaps for the window's scale (the layout's metrics; never below 64 px)."""
+        for key in (*self.keys, self.delete_key, self.clear_key):
+            key.setMinimumSize(side, side)
+        self.ok_key.setMinimumHeight(max(64, side * 3 // 4))
+        self.grid.setSpacing(spacing)
 
     @property
     def count(self) -> int:

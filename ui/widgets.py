@@ -1,18 +1,163 @@
-"""Small building blocks shared by the screens: labels and buttons with the theme's roles."""
+"""Small building blocks shared by the screens: labels and buttons with the theme's roles.
+
+Both keep Japanese and Chinese phrases whole when they wrap (:func:`ui.text.keep_phrases`), and
+buttons wrap: a QPushButton draws one line and, with a long label (やさしい日本語's PIN choices, ten
+languages' "cancel"), either pushes the window wider than the screen or is cut off. A
+:class:`WrapButton` asks for the width of its widest *phrase* only and for as many lines as its
+width needs (height-for-width), and draws the lines the style's own way (colours, focus, checked
+and disabled states are the theme's).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QFontMetrics, QResizeEvent
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
 
-from ui.theme import BUTTON_HEIGHT, MIN_TARGET
+from ui.text import keep_phrases, wrap_lines
+
+#: Room kept beside a button's text for the thicker focus ring (the theme's ring is wider than the
+#: normal border; the text must not move into it when the button takes focus).
+_FOCUS_SLACK = 8
 
 
-def label(role: str = "", *, center: bool = False) -> QLabel:
+class PhraseLabel(QLabel):
+    """A plain-text label whose Japanese/Chinese text wraps between phrases only.
+
+    ``text()`` returns what was set (without the word joiners), so tests and speech see the text.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._plain = ""
+
+    def setText(self, text: str) -> None:
+        self._plain = text
+        super().setText(keep_phrases(text))
+
+    def text(self) -> str:
+        return self._plain
+
+    def clear(self) -> None:
+        self._plain = ""
+        super().clear()
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the widest unbreakable phrase and one line high: the real height is the
+        label's height-for-width at the width it gets. QLabel's own guess for a wrapped label (a
+        height for an arbitrary narrow width) added up to the 1,418 px the window used to need."""
+        hint = super().minimumSizeHint()
+        if not self.wordWrap() or not self._plain:
+            return hint
+        metrics = QFontMetrics(self.font())
+        pieces = wrap_lines(super().text(), self.font(), 1)
+        margins = self.contentsMargins()
+        wide = max((metrics.horizontalAdvance(piece) for piece in pieces), default=0)
+        frame = margins.left() + margins.right() + 2 * self.margin()
+        high = metrics.lineSpacing() + margins.top() + margins.bottom() + 2 * self.margin()
+        return QSize(min(hint.width(), wide + frame) if hint.width() > 0 else wide + frame, high)
+
+
+class WrapButton(QPushButton):
+    """A push button whose text wraps (between phrases) instead of widening or being clipped."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._joined = ""
+        self._hfw: dict[int, int] = {}
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    # -- text -------------------------------------------------------------------------------------
+
+    def setText(self, text: str) -> None:
+        if text == self._text:
+            return
+        self._text, self._joined = text, keep_phrases(text)
+        self._invalidate()
+
+    def text(self) -> str:
+        return self._text
+
+    def lines(self) -> list[str]:
+        """The lines drawn at the current width (the fit test measures them)."""
+        return wrap_lines(self._joined, self.font(), self._text_width(self.width()))
+
+    # -- geometry ---------------------------------------------------------------------------------
+
+    def _option(self) -> QStyleOptionButton:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = ""
+        return option
+
+    def _outer(self, content: QSize) -> QSize:
+        """The button size for a text block of ``content`` (padding, border, min-height: the style's)."""
+        style = self.style()
+        return style.sizeFromContents(QStyle.ContentsType.CT_PushButton, self._option(), content, self)
+
+    def _chrome_width(self) -> int:
+        return self._outer(QSize(400, 400)).width() - 400 + _FOCUS_SLACK
+
+    def _text_width(self, width: int) -> int:
+        return max(1, width - self._chrome_width())
+
+    def _block(self, lines: list[str]) -> QSize:
+        metrics = QFontMetrics(self.font())
+        wide = max((metrics.horizontalAdvance(line) for line in lines), default=0)
+        return QSize(wide, max(1, len(lines)) * metrics.lineSpacing())
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        cached = self._hfw.get(width)
+        if cached is None:
+            lines = wrap_lines(self._joined, self.font(), self._text_width(width))
+            cached = self._outer(self._block(lines)).height()
+            self._hfw[width] = cached
+        return cached
+
+    def sizeHint(self) -> QSize:
+        lines = wrap_lines(self._joined, self.font(), 100_000)  # one line per paragraph
+        outer = self._outer(self._block(lines))
+        width = outer.width() + _FOCUS_SLACK
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        # The widest unbreakable piece decides how narrow the button may get.
+        pieces = wrap_lines(self._joined, self.font(), 1)
+        width = max(self.minimumWidth(), self._block(pieces).width() + self._chrome_width())
+        single = self._outer(self._block(pieces[:1])).height()
+        return QSize(width, single)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _invalidate(self) -> None:
+        self._hfw.clear()
+        self._show_lines()
+        self.updateGeometry()
+
+    def _show_lines(self) -> None:
+        super().setText("\n".join(self.lines()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._show_lines()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._invalidate()
+
+
+def label(role: str = "", *, center: bool = False) -> PhraseLabel:
     """A word-wrapped label; ``role`` is the style-sheet object name (heading, notice, danger…)."""
-    widget = QLabel()
+    widget = PhraseLabel()
     widget.setWordWrap(True)
     widget.setTextFormat(Qt.TextFormat.PlainText)  # data is never interpreted as markup
     if role:
@@ -22,11 +167,9 @@ def label(role: str = "", *, center: bool = False) -> QLabel:
     return widget
 
 
-def button(on_click: Callable[[], None], *, primary: bool = False, checkable: bool = False) -> QPushButton:
-    """A large button (≥ 64 px each way); its text is set by the screen's ``show_state``."""
-    widget = QPushButton()
-    widget.setMinimumSize(MIN_TARGET, BUTTON_HEIGHT)
-    widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+def button(on_click: Callable[[], None], *, primary: bool = False, checkable: bool = False) -> WrapButton:
+    """A large button (≥ 64 px each way) whose text wraps; the text is set by ``show_state``."""
+    widget = WrapButton()
     widget.setCheckable(checkable)
     if primary:
         widget.setObjectName("primary")

@@ -1,5 +1,15 @@
-"""The kiosk window: a header with the language switch, a QStackedWidget with one page per family
+"""The kiosk window: a header with the language button, a QStackedWidget with one page per family
 of flow phases, and (training only) a bar to place and take the virtual card.
+
+The header has room for any number of languages: one button that always names the current
+language (in that language, with 言語 / Language beside it) and opens the full-screen picker
+(:class:`~ui.pages.welcome.LanguagePage`). Choosing there changes the language and returns to the
+same screen with everything kept (the flow's ``LanguageChosen`` keeps the phase); on the attract
+screen it starts the session in that language, like the attract screen's own language buttons.
+
+The window applies one adaptive layout (:mod:`ui.layout`): on every resize it computes the
+metrics for its size and the resident's text size, sets its size style sheet and tells each page
+(columns side by side in landscape, scaled keys and margins).
 
 The window is a passive view: :meth:`KioskWindow.show_state` shows a :class:`~kiosk.flow.FlowState`,
 every button emits :attr:`KioskWindow.intent` with a flow event. It never touches the card, the
@@ -8,14 +18,15 @@ outbox or the runner (those live on the card worker thread, :mod:`ui.controller`
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Final
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QLayout,
     QMainWindow,
     QPushButton,
     QSizePolicy,
@@ -24,17 +35,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.flow import Event, FlowState, LanguageChosen, Phase, Start
+from kiosk.flow import Back, Event, FlowState, LanguageChosen, Phase, Start
 from kiosk.programs import Program
+from ui import theme
 from ui.i18n import LANGUAGES, display_language, ui_text
-from ui.pages.base import Page, View
+from ui.layout import Metrics, metrics_for, size_sheet
+from ui.pages.base import Page, View, tr
 from ui.pages.card import BusyPage, TakeCardPage, WaitCardPage
 from ui.pages.choice import ConsentPage, ProgramPage
 from ui.pages.error import ErrorPage, WarningPage
 from ui.pages.pin import LastTryPage, PinPage
 from ui.pages.result import ConfirmPage, EligibilityPage, NotEligiblePage, ReceiptPage
 from ui.pages.welcome import IdlePage, LanguagePage
-from ui.widgets import button, label, set_button_text
+from ui.widgets import WrapButton, button, label, set_button_text
+
+#: Language code -> its name in its own script (the picker's and the header's labels).
+LANGUAGE_NAMES: Final[dict[str, str]] = dict(LANGUAGES)
 
 #: Which page shows which phase.
 PAGE_OF: Final[dict[Phase, str]] = {
@@ -72,6 +88,11 @@ class KioskWindow(QMainWindow):
         self.state: FlowState | None = None
         self.warn_seconds = 30
         self._idle_language: str | None = None  # chosen on the attract screen, before a session
+        self._picker_open = False  # the header's language picker is over the current screen
+        self.metrics: Metrics | None = None
+        # The programme step is on the path only when the resident has a choice to make there.
+        several = len(programs) > 1
+        self.steps = ("program",) * several + ("consent", "card", "pin", "confirm", "receipt")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -84,10 +105,17 @@ class KioskWindow(QMainWindow):
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        # The window is the screen's size, whatever its pages' minimums: the layout adapts to it
+        # (ui.layout) and the fit test proves the result fits. Without this the largest page's
+        # minimum height became the window's (1,418 px) and 決定 / 中止 fell off a 1080 px screen.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        own = self.layout()
+        if own is not None:
+            own.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         post = self._post
         self.pages: dict[str, Page] = {
             "idle": IdlePage(post),
-            "language": LanguagePage(post),
+            "language": LanguagePage(post, self._picked, self._picker_back),
             "program": ProgramPage(post),
             "consent": ConsentPage(post),
             "wait_card": WaitCardPage(post),
@@ -104,7 +132,8 @@ class KioskWindow(QMainWindow):
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
-        self.resize(1080, 1400)
+        self.resize(1080, 1600)
+        self.apply_metrics()
 
     # -- chrome -------------------------------------------------------------------------------------
 
@@ -113,14 +142,11 @@ class KioskWindow(QMainWindow):
         header.setObjectName("header")
         row = QHBoxLayout(header)
         self.title = label("appTitle")
-        row.addWidget(self.title, 1)
-        self.language_buttons: dict[str, QPushButton] = {}
-        for code, name in LANGUAGES:
-            choice = button(partial(self.choose_language, code), checkable=True)
-            choice.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-            set_button_text(choice, name)
-            self.language_buttons[code] = choice
-            row.addWidget(choice)
+        row.addWidget(self.title, 3)
+        self.language_button: WrapButton = button(self.open_picker)
+        self.language_button.setObjectName("languageButton")
+        self.language_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        row.addWidget(self.language_button)
         return header
 
     def _training_bar(self) -> QFrame:
@@ -138,16 +164,43 @@ class KioskWindow(QMainWindow):
     # -- intents ------------------------------------------------------------------------------------
 
     def _post(self, event: Event) -> None:
-        if isinstance(event, Start) and self._idle_language is not None:
+        if isinstance(event, Start) and event.language is None and self._idle_language is not None:
             language, self._idle_language = self._idle_language, None
-            self.intent.emit(event)
-            self.intent.emit(LanguageChosen(language))  # chosen already: skip the language page
-            return
+            event = Start(language)  # chosen already: skip the language page
         self.intent.emit(event)
 
+    def open_picker(self) -> None:
+        """The header's language button: the full-screen picker over the current screen."""
+        self._picker_open = True
+        if self.state is not None:
+            self.show_state(self.state)
+
+    def close_picker(self) -> None:
+        """Back from the picker to the screen it covered, unchanged."""
+        self._picker_open = False
+        if self.state is not None:
+            self.show_state(self.state)
+
+    def _picker_back(self) -> None:
+        if self._picker_open:
+            self.close_picker()
+        else:
+            self._post(Back())
+
+    def _picked(self, language: str) -> None:
+        """A language on the picker page: the flow's own LANGUAGE phase, or the header's picker."""
+        was_open, self._picker_open = self._picker_open, False
+        if self.state is not None and self.state.phase is Phase.IDLE:
+            self._idle_language = None
+            self.intent.emit(Start(language))  # on the attract screen a language starts the session
+            return
+        if was_open and self.state is not None:
+            self.show_state(self.state)  # back to the covered screen at once; the flow relabels it
+        self.choose_language(language)
+
     def choose_language(self, language: str) -> None:
-        """The language switch (every screen). On the attract screen there is no session yet: the
-        choice is remembered and applied when the resident starts."""
+        """Switch the language (every screen; progress is kept). On the attract screen there is no
+        session yet: the choice is remembered and applied when the resident starts."""
         if self.state is None or self.state.phase is Phase.IDLE:
             self._idle_language = language
             if self.state is not None:
@@ -167,18 +220,24 @@ class KioskWindow(QMainWindow):
 
     def show_state(self, state: FlowState) -> None:
         """Show ``state``: the page of its phase, or the timeout warning over any phase."""
+        if self.state is not None and (state.phase is not self.state.phase or state.warning):
+            self._picker_open = False  # the flow moved on (or warns): the picker gives way
         self.state = state
         language = self.language()
-        view = View(language, self.programs[state.program_id], self.warn_seconds)
+        view = View(language, self.programs[state.program_id], self.warn_seconds, self.steps)
         self.title.setText(ui_text("app_title", language))
         self.setWindowTitle(ui_text("app_title", language))
-        for code, choice in self.language_buttons.items():
-            choice.setChecked(code == language)
+        native = LANGUAGE_NAMES.get(language, language)
+        set_button_text(self.language_button, f"{native}  ▸  {tr('language_button', language)}")
+        # The attract screen has its own language buttons; the picker needs no second way in.
+        self.language_button.setVisible(state.phase not in (Phase.IDLE, Phase.LANGUAGE))
         if self.training_bar is not None:
             self.training_label.setText(ui_text("training", language))
             set_button_text(self.training_insert, ui_text("training_insert", language))
             set_button_text(self.training_remove, ui_text("training_remove", language))
-        page = self.pages["warning" if state.warning else PAGE_OF[state.phase]]
+        name = "warning" if state.warning else "language" if self._picker_open else PAGE_OF[state.phase]
+        page = self.pages[name]
+        page.show_step(state, view)
         page.show_state(state, view)
         if self.stack.currentWidget() is not page:
             previous = self.stack.currentWidget()
@@ -194,10 +253,36 @@ class KioskWindow(QMainWindow):
         if isinstance(page, PinPage):
             page.pad.setFocus()
             return
+        target = page.focus_target()
+        if target is not None:
+            target.setFocus()
+            return
         for candidate in page.findChildren(QPushButton):
             if candidate.objectName() == "primary" and candidate.isVisible() and candidate.isEnabled():
                 candidate.setFocus()
                 return
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def apply_metrics(self) -> None:
+        """Size style sheet and page layouts for the window's size and the resident's text size."""
+        metrics = metrics_for(self.width(), self.height(), _text_factor())
+        if metrics == self.metrics:
+            return
+        previous, self.metrics = self.metrics, metrics
+        if previous is None or (previous.scale, previous.text_factor) != (metrics.scale, metrics.text_factor):
+            self.setStyleSheet(size_sheet(metrics))
+        for page in self.pages.values():
+            page.apply_metrics(metrics)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.apply_metrics()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.ApplicationFontChange, QEvent.Type.StyleChange):
+            self.apply_metrics()  # the theme changed the text size: re-scale (no-op otherwise)
 
     def current_page(self) -> str:
         """The name of the page on screen (tests, screenshots)."""
@@ -222,3 +307,11 @@ class KioskWindow(QMainWindow):
         assert isinstance(warning, WarningPage)
         warning.start_countdown(seconds, ms_per_second)
         QApplication.beep()
+
+
+def _text_factor() -> float:
+    """The resident's text size (標準 / 大 / 特大) as a font factor, from the theme."""
+    current = getattr(theme, "current_appearance", None)
+    if current is None:
+        return 1.0
+    return float(current().size.factor)

@@ -70,7 +70,7 @@ def test_a_registration_reaches_the_server_by_itself(
         assert kiosk.sync.running
         window = kiosk.window
         to_eligibility(qtbot, kiosk, load_persona("jlis-test").auth_pin)
-        click(qtbot, window.pages["eligibility"].register)  # type: ignore[attr-defined]
+        click(qtbot, window.pages["confirm"].yes)  # type: ignore[attr-defined]  # "register"
         wait_phase(qtbot, kiosk, Phase.RECEIPT)
         state = kiosk.controller.state
         assert state is not None

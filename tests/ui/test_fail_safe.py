@@ -56,7 +56,7 @@ def test_a_bug_in_the_outbox_at_save_wipes_and_reports_the_type_only(
 
     caplog.set_level(logging.ERROR, logger="ui.controller")
     with qtbot.waitSignal(kiosk.controller.internal_error, timeout=10000) as crash:
-        click(qtbot, kiosk.window.pages["eligibility"].register)  # type: ignore[attr-defined]
+        click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]  # "register"
 
     error = crash.args[0]  # type: ignore[index]
     assert type(error) is RuntimeError

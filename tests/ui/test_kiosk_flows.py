@@ -22,6 +22,7 @@ from uikit import (
 
 from card.virtual.persona import load_persona
 from kiosk.flow import ErrorKind, Phase
+from ui.i18n import LANGUAGES
 
 
 def test_wrong_pin_shows_the_tries_left_and_the_buffer_is_zeroed(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
@@ -36,7 +37,7 @@ def test_wrong_pin_shows_the_tries_left_and_the_buffer_is_zeroed(make_kiosk: Mak
     wait_phase(qtbot, kiosk, Phase.CARD_INFO_PIN_ENTRY)
     assert "2" in page.tries.text()  # type: ignore[attr-defined]
     assert page.rejected.isVisible()  # type: ignore[attr-defined]
-    assert "利用者証明用の暗証番号はまだ使っていません" in page.rejected.text()  # type: ignore[attr-defined]
+    assert "残り回数は減っていません" in page.rejected.text()  # type: ignore[attr-defined]
     assert handed
     assert handed[0] == bytearray(4)  # the executor zeroed the very buffer the pad handed over
     assert page.pad.count == 0  # type: ignore[attr-defined]
@@ -143,17 +144,29 @@ def test_timeout_warning_more_time_then_silence_wipes(make_kiosk: MakeKiosk, qtb
 def test_language_switch_on_a_screen_and_on_the_attract_screen(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("jlis-test")
     window = kiosk.window
-    click(qtbot, window.language_buttons["en"])  # before any session: remembered
-    assert window.pages["idle"].start.text() == "Touch here to start"  # type: ignore[attr-defined]
-    click(qtbot, window.pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)  # the language page is skipped: already chosen
+    idle = window.pages["idle"]
+    english = idle.choices[[code for code, _ in LANGUAGES].index("en")]  # type: ignore[attr-defined]
+    assert english.text() == "English"
+    click(qtbot, english)  # one tap: the session starts in English, no language page
+    wait_phase(qtbot, kiosk, Phase.CONSENT)  # one programme: no programme screen either
     assert window.state is not None
     assert window.state.language == "en"
-    assert window.pages["program"].next.text() == "Next"  # type: ignore[attr-defined]
-    click(qtbot, window.language_buttons["ja-easy"])
-    qtbot.waitUntil(lambda: window.pages["program"].next.text() == "つぎへ")  # type: ignore[attr-defined]
-    assert window.state.phase is Phase.PROGRAM
-    assert window.language_buttons["ja-easy"].isChecked()
+    consent = window.pages["consent"]
+    click(qtbot, consent.agree)  # type: ignore[attr-defined]  # progress the switch must keep
+    qtbot.waitUntil(lambda: len(window.state.consents) == 1)  # type: ignore[union-attr]
+    assert window.language_button.text().startswith("English")  # the current language, always shown
+    click(qtbot, window.language_button)  # the full-screen picker over the consent screen
+    assert window.current_page() == "language"
+    picker = window.pages["language"]
+    assert all(b.isVisible() for b in picker.choices)  # type: ignore[attr-defined]
+    easy = picker.choices[[code for code, _ in LANGUAGES].index("ja-easy")]  # type: ignore[attr-defined]
+    click(qtbot, easy)
+    qtbot.waitUntil(lambda: window.state.language == "ja-easy")  # type: ignore[union-attr]
+    assert window.current_page() == "consent"
+    assert window.state.phase is Phase.CONSENT
+    assert len(window.state.consents) == 1  # the agreement given in English is kept
+    assert window.language_button.text().startswith("やさしい")
+    assert consent.back.text() == "もどる"  # type: ignore[attr-defined]
 
 
 def test_card_work_runs_on_the_worker_thread(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
@@ -201,9 +214,7 @@ def test_self_service_receipt_then_take_card_alarm(make_kiosk: MakeKiosk, qtbot:
     to_pin_entry(qtbot, kiosk)
     type_pin(qtbot, kiosk, persona.auth_pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
-    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
-    click(qtbot, kiosk.window.pages["eligibility"].register)  # type: ignore[attr-defined]
+    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]  # "register"
     wait_phase(qtbot, kiosk, Phase.RECEIPT)
     click(qtbot, kiosk.window.pages["receipt"].ok)  # type: ignore[attr-defined]
     wait_phase(qtbot, kiosk, Phase.TAKE_CARD)  # the card is still on the reader
@@ -223,9 +234,7 @@ def test_not_eligible_shows_the_reasons_and_writes_nothing(make_kiosk: MakeKiosk
     persona = load_persona("tochigi-utsunomiya")
     to_pin_entry(qtbot, kiosk)
     type_pin(qtbot, kiosk, persona.auth_pin)
-    wait_phase(qtbot, kiosk, Phase.CONFIRM)
-    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.NOT_ELIGIBLE)
+    wait_phase(qtbot, kiosk, Phase.NOT_ELIGIBLE)  # checked at the read: no confirmation screen
     page = kiosk.window.pages["not_eligible"]
     assert page.reasons.text().startswith("✕ ")  # type: ignore[attr-defined]
     assert persona.address not in "\n".join(all_texts(kiosk.window))

@@ -69,9 +69,7 @@ def test_registration_with_the_reader_watcher_over_pcscd(
         wait_phase(qtbot, kiosk, Phase.PIN_ENTRY, timeout=15000)
         type_pin(qtbot, kiosk, persona.auth_pin)
         wait_phase(qtbot, kiosk, Phase.CONFIRM, timeout=15000)
-        click(qtbot, pages["confirm"].yes)  # type: ignore[attr-defined]
-        wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
-        click(qtbot, pages["eligibility"].register)  # type: ignore[attr-defined]
+        click(qtbot, pages["confirm"].yes)  # type: ignore[attr-defined]  # "register"
         wait_phase(qtbot, kiosk, Phase.RECEIPT, timeout=15000)
         state = kiosk.window.state
         assert state is not None

@@ -56,10 +56,8 @@ def two_programme_kiosk(themed: object, qtbot: QtBot, tmp_path: Path) -> Iterato
 
 def _to_program(qtbot: QtBot, kiosk: KioskApp) -> None:
     pages = kiosk.window.pages
-    click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-    click(qtbot, pages["language"].choices[0])  # type: ignore[attr-defined]  # 日本語
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)
+    click(qtbot, pages["idle"].choices[0])  # type: ignore[attr-defined]  # 日本語: starts
+    wait_phase(qtbot, kiosk, Phase.PROGRAM)  # two programmes: the choice stays on the path
 
 
 def test_tapping_the_second_programme_registers_under_it(two_programme_kiosk: KioskApp, qtbot: QtBot) -> None:
@@ -117,9 +115,9 @@ def test_tapping_the_second_programme_registers_under_it(two_programme_kiosk: Ki
     wait_phase(qtbot, kiosk, Phase.PIN_ENTRY)
     type_pin(qtbot, kiosk, persona.auth_pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
-    click(qtbot, window.pages["confirm"].yes)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)  # the second campaign is open on this clock
-    click(qtbot, window.pages["eligibility"].register)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.state.eligibility is not None)  # type: ignore[union-attr]
+    assert window.state.eligibility.eligible  # type: ignore[union-attr]  # the second campaign is open
+    click(qtbot, window.pages["confirm"].yes)  # type: ignore[attr-defined]  # "register"
     wait_phase(qtbot, kiosk, Phase.RECEIPT)
 
     queued = kiosk.enrolled.queued()  # type: ignore[attr-defined]
@@ -134,14 +132,13 @@ def test_tapping_the_second_programme_registers_under_it(two_programme_kiosk: Ki
     assert window.state.program_id == LOTTERY
 
 
-def test_one_programme_shows_no_choice(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
+def test_one_programme_shows_no_programme_screen(make_kiosk: MakeKiosk, qtbot: QtBot) -> None:
     kiosk = make_kiosk("jlis-test")
+    click(qtbot, kiosk.window.pages["idle"].choices[0])  # type: ignore[attr-defined]
+    wait_phase(qtbot, kiosk, Phase.CONSENT)
     page = kiosk.window.pages["program"]
-    _to_program(qtbot, kiosk)
     assert page.selector is None  # type: ignore[attr-defined]
-    assert page.program_toggles == {}  # type: ignore[attr-defined]
-    assert page.body.indexOf(page.program_name) == 0  # type: ignore[attr-defined]  # as before
-    texts = all_texts(kiosk.window)
-    assert ui_text("programs_title", "ja") not in texts
-    assert not any(t.endswith(PROGRAMS["demo"].name.ja) and "選択中" in t for t in texts)
-    assert page.toggles["point"].isChecked()  # type: ignore[attr-defined]  # the services as today
+    assert kiosk.window.state is not None
+    assert kiosk.window.state.services == ("point",)  # the required service, chosen for the resident
+    assert "program" not in kiosk.window.steps  # the step bar counts five steps
+    assert kiosk.window.pages["consent"].step.text().startswith("手順 1 / 5")  # type: ignore[attr-defined]

@@ -16,19 +16,20 @@ def test_a_resident_registers_through_the_screens(make_kiosk: MakeKiosk, qtbot: 
     persona = load_persona("jlis-test")
     assert window.current_page() == "idle"
 
-    click(qtbot, window.pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-    click(qtbot, window.pages["language"].choices[0])  # type: ignore[attr-defined]  # 日本語
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)
-    program_page = window.pages["program"]
-    toggles = program_page.toggles  # type: ignore[attr-defined]
-    assert toggles["point"].isChecked()
-    assert not toggles["point"].isEnabled()
-    click(qtbot, program_page.next)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.CONSENT)
+    click(qtbot, window.pages["idle"].choices[0])  # type: ignore[attr-defined]  # 日本語: starts
+    wait_phase(qtbot, kiosk, Phase.CONSENT)  # one programme: no language or programme screen
     consent = window.pages["consent"]
-    assert "demo-1" in consent.version.text()  # type: ignore[attr-defined]  # the terms version shown
-    click(qtbot, consent.agree)  # type: ignore[attr-defined]
+    blocks = consent.blocks  # type: ignore[attr-defined]
+    assert list(blocks) == ["point", "disaster"]  # required first, then the optional one
+    assert "demo-1" in blocks["point"][0].text()  # the terms version, per service
+    assert consent.next.isVisible()  # type: ignore[attr-defined]  # an optional service: "next"
+    assert not consent.next.isEnabled()  # type: ignore[attr-defined]  # … once the required one is agreed
+    click(qtbot, blocks["point"][2])  # the required service's own agreement
+    qtbot.waitUntil(lambda: consent.next.isEnabled())  # type: ignore[attr-defined]
+    assert blocks["point"][2].isChecked()
+    assert window.state is not None
+    assert window.state.services == ("point",)  # the optional one is not chosen without its consent
+    click(qtbot, consent.next)  # type: ignore[attr-defined]
     wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
 
     kiosk.training_card(True)  # the resident places the card
@@ -39,9 +40,11 @@ def test_a_resident_registers_through_the_screens(make_kiosk: MakeKiosk, qtbot: 
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
     shown = "\n".join(all_texts(window))
     assert persona.name in shown  # the basic four, for the resident
-    click(qtbot, window.pages["confirm"].yes)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
-    click(qtbot, window.pages["eligibility"].register)  # type: ignore[attr-defined]
+    confirm = window.pages["confirm"]
+    assert confirm.result.isVisible()  # type: ignore[attr-defined]  # the kiosk-side result, same screen
+    assert confirm.notice.text()  # type: ignore[attr-defined]  # "the office decides"
+    assert not kiosk.enrolled.queued()  # type: ignore[attr-defined]  # nothing before "register"
+    click(qtbot, confirm.yes)  # type: ignore[attr-defined]  # "register": the final confirmation
     wait_phase(qtbot, kiosk, Phase.RECEIPT)
 
     receipt = window.pages["receipt"]
@@ -57,6 +60,8 @@ def test_a_resident_registers_through_the_screens(make_kiosk: MakeKiosk, qtbot: 
     assert len(queued) == 1
     assert queued[0].record.code.replace("-", "") == state.code.replace("-", "")  # type: ignore[attr-defined]
     assert queued[0].record.program_id == "demo"  # type: ignore[attr-defined]
+    consents = queued[0].record.consents  # type: ignore[attr-defined]
+    assert [(c.service, c.terms_version) for c in consents] == [("point", "demo-1")]
 
     click(qtbot, receipt.ok)  # type: ignore[attr-defined]
     wait_phase(qtbot, kiosk, Phase.IDLE)  # staff mode: no take-card step

@@ -61,7 +61,8 @@ def test_screens_speak_the_chosen_language(window: KioskWindow) -> None:
         ja, easy, en = (page_texts[(lang, name)] for lang in ("ja", "ja-easy", "en"))
         assert KANA_KANJI.search(ja), name
         assert easy != ja, name  # やさしい日本語 is its own text, not the polite one
-        if name not in ("language", "confirm", "eligibility", "saving", "consent", "program", "not_eligible"):
+        personal = ("confirm", "confirm_only", "eligibility", "saving", "not_eligible")
+        if name not in ("language", "consent", "consent_one_agreed", "consent_chosen", "program", *personal):
             # screens without programme or card data (or all languages at once): English only
             # (the card-info PIN's Japanese name is quoted on purpose: it is printed on the PIN form)
             allowed = (*(name for _, name in LANGUAGES), "券面事項入力補助用")
@@ -96,11 +97,33 @@ def test_states_carry_words_and_icons_not_colour_alone(window: KioskWindow) -> N
 
 
 def test_language_switch_is_on_every_screen(window: KioskWindow) -> None:
+    """The header's one language button on every screen (it names the current language); the
+    attract screen and the picker itself have every language as a button instead."""
+    names = [name for _, name in LANGUAGES]
     for name, state in sample_states(DEMO):
         window.show_state(state)
-        for button in window.language_buttons.values():
-            assert button.isVisible(), name
-            assert button.isEnabled(), name
+        if name in ("idle", "language"):
+            page = window.stack.currentWidget()
+            assert [b.text() for b in page.choices] == names, name  # type: ignore[attr-defined]
+            assert all(b.isVisible() and b.isEnabled() for b in page.choices), name  # type: ignore[attr-defined]
+            continue
+        button = window.language_button
+        assert button.isVisible(), name
+        assert button.isEnabled(), name
+        assert button.text().startswith(dict(LANGUAGES)[state.language]), name
+
+
+def test_the_picker_keeps_the_screen_and_shows_every_language_large(window: KioskWindow) -> None:
+    samples = dict(sample_states(DEMO))
+    window.show_state(samples["pin_entry"])
+    window.open_picker()
+    assert window.current_page() == "language"
+    picker = window.pages["language"]
+    for choice in picker.choices:  # type: ignore[attr-defined]
+        assert choice.isVisible()
+        assert choice.height() >= 80, choice.text()  # large: the whole screen is the picker
+    window.close_picker()
+    assert window.current_page() == "pin"
 
 
 def test_wipe_leaves_no_personal_data_or_code(window: KioskWindow) -> None:
@@ -120,7 +143,12 @@ def test_wipe_leaves_no_personal_data_or_code(window: KioskWindow) -> None:
 
 def test_focus_starts_on_the_main_action(window: KioskWindow) -> None:
     samples = dict(sample_states(DEMO))
-    for name, expected in (("error_card_removed", "ok"), ("eligibility", "register"), ("confirm", "yes")):
+    for name, expected in (
+        ("error_card_removed", "ok"),
+        ("eligibility", "register"),
+        ("confirm", "yes"),
+        ("consent", "agree"),
+    ):
         window.show_state(samples["idle"])
         window.show_state(samples[name])
         page = window.stack.currentWidget()

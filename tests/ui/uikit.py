@@ -163,20 +163,25 @@ def type_pin(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
 
 
 def to_wait_card(qtbot: QtBot, kiosk: KioskApp, *, language: int = 0) -> None:
-    """Idle → language (``choices[language]``; 0 = 日本語) → programme → every consent → WAIT_CARD."""
+    """Idle → a language button (``choices[language]``; 0 = 日本語) → the one consent screen: each
+    required service's own agreement (and "next" when optional services are offered) → WAIT_CARD."""
     pages = kiosk.window.pages
-    click(qtbot, pages["idle"].start)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.LANGUAGE)
-    click(qtbot, pages["language"].choices[language])  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.PROGRAM)
-    click(qtbot, pages["program"].next)  # type: ignore[attr-defined]
+    click(qtbot, pages["idle"].choices[language])  # type: ignore[attr-defined]
     wait_phase(qtbot, kiosk, Phase.CONSENT)
+    agree_all(qtbot, kiosk)
+    wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
+
+
+def agree_all(qtbot: QtBot, kiosk: KioskApp) -> None:
+    """On the consent screen: the agreement of every service chosen so far, then "next" if shown."""
+    page = kiosk.window.pages["consent"]
     state = kiosk.window.state
     assert state is not None
-    for accepted in range(1, len(state.services) + 1):  # the terms of each chosen service
-        click(qtbot, pages["consent"].agree)  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda n=accepted: len(kiosk.window.state.consents) == n)  # type: ignore[union-attr]
-    wait_phase(qtbot, kiosk, Phase.WAIT_CARD)
+    for accepted in range(len(state.consents) + 1, len(state.services) + 1):
+        click(qtbot, page.agree)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda n=accepted: len(kiosk.window.state.consents) >= n)  # type: ignore[union-attr]
+    if page.next.isVisible():  # type: ignore[attr-defined]
+        click(qtbot, page.next)  # type: ignore[attr-defined]
 
 
 def to_pin_entry(qtbot: QtBot, kiosk: KioskApp) -> None:
@@ -187,12 +192,12 @@ def to_pin_entry(qtbot: QtBot, kiosk: KioskApp) -> None:
 
 
 def to_eligibility(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
-    """:func:`to_pin_entry`, the PIN, "yes, that is me": ELIGIBILITY (nothing is queued yet)."""
+    """:func:`to_pin_entry`, the PIN: the confirmation screen with the basic four and the kiosk-side
+    result, whose "register" (``pages["confirm"].yes``) is the final confirmation (nothing queued yet)."""
     to_pin_entry(qtbot, kiosk)
     type_pin(qtbot, kiosk, pin)
     wait_phase(qtbot, kiosk, Phase.CONFIRM)
-    click(qtbot, kiosk.window.pages["confirm"].yes)  # type: ignore[attr-defined]
-    wait_phase(qtbot, kiosk, Phase.ELIGIBILITY)
+    qtbot.waitUntil(lambda: kiosk.window.state.eligibility is not None)  # type: ignore[union-attr]
 
 
 def all_texts(root: QWidget) -> list[str]:

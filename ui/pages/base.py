@@ -1,16 +1,44 @@
-"""What every screen shares: the view model and the ``show_state`` / ``wipe`` contract."""
+"""What every screen shares: the view model, the ``show_state`` / ``wipe`` contract, the step bar
+and the two-column layout (docs/ui.md "Layout rules").
+
+A page has a main column (``body``), a second column (``aside``) and a row of buttons at the bottom
+(thumb reach on a standing kiosk). Wider than tall, the columns stand side by side; otherwise the
+second one goes below the first (:meth:`Page.apply_metrics`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget
 
-from kiosk.flow import Event, FlowState
+from kiosk.flow import Event, FlowState, Phase
 from kiosk.programs import Program
+from ui.i18n import ui_text
+from ui.layout import Metrics
+from ui.widgets import label
 
 Post = Callable[[Event], None]
+
+#: The resident's path, one step per screen (busy screens belong to the step they serve).
+STEP_OF: Final = {
+    Phase.PROGRAM: "program",
+    Phase.CONSENT: "consent",
+    Phase.WAIT_CARD: "card",
+    Phase.REINSERT: "card",
+    Phase.PREFETCH: "card",
+    Phase.LAST_TRY_CONFIRM: "pin",
+    Phase.PIN_ENTRY: "pin",
+    Phase.CARD_INFO_LAST_TRY_CONFIRM: "pin",
+    Phase.CARD_INFO_PIN_ENTRY: "pin",
+    Phase.VERIFYING: "pin",
+    Phase.CONFIRM: "confirm",
+    Phase.ELIGIBILITY: "confirm",
+    Phase.SAVING: "confirm",
+    Phase.RECEIPT: "receipt",
+}
 
 
 @dataclass(frozen=True)
@@ -20,6 +48,65 @@ class View:
     language: str
     program: Program
     warn_seconds: int = 30
+    #: The steps of this kiosk's path, in order ("program" only when it offers several).
+    steps: tuple[str, ...] = ("consent", "card", "pin", "confirm", "receipt")
+
+
+#: Labels this work added, (日本語, やさしい日本語, English). They move into ``ui/i18n.py``'s
+#: catalogue (docs/ui.md "How to add a string") once the gettext conversion there has landed;
+#: until then :func:`tr` falls back to this table (other languages: English).
+_PENDING: Final[dict[str, tuple[str, str, str]]] = {
+    "step": ("手順 {n} / {total}", "{n} / {total}", "Step {n} of {total}"),
+    "step_program": ("プログラム", "プログラム", "Programme"),
+    "step_consent": ("規約に同意", "やくそくに どうい", "Terms"),
+    "step_card": ("カードを置く", "カードを おく", "Card"),
+    "step_pin": ("暗証番号", "あんしょうばんごう", "PIN"),
+    "step_confirm": ("内容の確認", "ないようの かくにん", "Check"),
+    "step_receipt": ("受付", "うけつけ", "Receipt"),
+    "idle_languages": (
+        "言語を選ぶと始まります",
+        "ことばを えらぶと はじまります",
+        "Touch your language to start",
+    ),
+    "consent_intro": (
+        "サービスごとに規約を読み、同意してください。",
+        "サービスごとに やくそくを よんで、どうい して ください。",
+        "Read the terms of each service and agree to each.",
+    ),
+    "agree_service": ("同意する：{name}", "どうい します：{name}", "I agree: {name}"),
+    "agreed_service": ("✓ 同意しました：{name}", "✓ どうい しました：{name}", "✓ Agreed: {name}"),
+    "optional_service": (
+        "（任意）同意すると登録されます",
+        "（じゆう）どうい すると とうろく します",
+        " (optional) agreeing registers it",
+    ),
+    "confirm_register": (
+        "はい、この内容で登録する",
+        "はい、これで とうろく します",
+        "Yes, register with these details",
+    ),
+    "language_button": ("言語 Language", "ことば Language", "Language"),
+}
+
+
+def tr(key: str, language: str, **values: object) -> str:
+    """:func:`ui.i18n.ui_text`, or the pending table for the labels not in the catalogue yet."""
+    try:
+        return ui_text(key, language, **values)
+    except KeyError:
+        row = _PENDING[key]
+        text = row[0] if language == "ja" else row[1] if language == "ja-easy" else row[2]
+        return text.format(**values) if values else text
+
+
+def step_text(state: FlowState, view: View) -> str:
+    """「手順 2 / 5　カードを置く」, or "" off the path (idle, errors, the language picker)."""
+    step = STEP_OF.get(state.phase)
+    if step is None or step not in view.steps or state.warning:
+        return ""
+    number = view.steps.index(step) + 1
+    counter = tr("step", view.language, n=number, total=len(view.steps))
+    return counter + "　" + tr(f"step_{step}", view.language)
 
 
 class Page(QWidget):
@@ -28,16 +115,55 @@ class Page(QWidget):
     def __init__(self, post: Post) -> None:
         super().__init__()
         self.post = post
-        self.body = QVBoxLayout(self)
-        self.body.setContentsMargins(48, 32, 48, 32)
+        self.outer = QVBoxLayout(self)
+        self.outer.setContentsMargins(48, 24, 48, 24)
+        self.outer.setSpacing(16)
+        self.step = label("step")
+        self.step.setVisible(False)
+        self.outer.addWidget(self.step)
+        self.columns = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.columns.setSpacing(20)
+        self.body = QVBoxLayout()
         self.body.setSpacing(20)
+        self.aside = QVBoxLayout()
+        self.aside.setSpacing(20)
+        self.columns.addLayout(self.body, 1)
+        self.columns.addLayout(self.aside, 1)
+        self.outer.addLayout(self.columns, 1)
         self.buttons = QHBoxLayout()
         self.buttons.setSpacing(24)
+        self._finished = False
 
     def finish_layout(self) -> None:
-        """Stretch, then the row of buttons at the bottom (thumb reach on a standing kiosk)."""
+        """Stretch under both columns, then the row of buttons at the bottom."""
         self.body.addStretch(1)
-        self.body.addLayout(self.buttons)
+        self.aside.addStretch(1)
+        self.outer.addLayout(self.buttons)
+        self._finished = True
+
+    def apply_metrics(self, m: Metrics) -> None:
+        """Columns side by side in landscape; margins and spacing at the window's scale."""
+        direction = QBoxLayout.Direction.LeftToRight if m.landscape else QBoxLayout.Direction.TopToBottom
+        self.columns.setDirection(direction)
+        self.outer.setContentsMargins(m.px(40), m.px(16), m.px(40), m.px(20))
+        for layout, space in (
+            (self.outer, 14),
+            (self.columns, 32 if m.landscape else 18),
+            (self.body, 16),
+            (self.aside, 16),
+            (self.buttons, 20),
+        ):
+            layout.setSpacing(m.px(space))
+
+    def show_step(self, state: FlowState, view: View) -> None:
+        """The step bar (the window calls this before ``show_state``)."""
+        text = step_text(state, view)
+        self.step.setText(text)
+        self.step.setVisible(bool(text))
+
+    def focus_target(self) -> QWidget | None:
+        """Where keyboard focus starts when not on the primary button (None: the primary one)."""
+        return None
 
     def show_state(self, state: FlowState, view: View) -> None:
         """Show ``state`` in ``view.language``."""

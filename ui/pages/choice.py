@@ -1,24 +1,25 @@
-"""The programme with its services (PROGRAM) and the terms of each chosen service (CONSENT)."""
+"""The programme with its services (PROGRAM) and the one consent screen (CONSENT)."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.flow import (
     Back,
     Cancel,
     ConsentAccepted,
-    ConsentDeclined,
+    ConsentsDone,
     FlowState,
     ProgramChosen,
     ServicesChosen,
 )
 from kiosk.programs import Program, ServiceTerms
 from ui.i18n import message, ui_text
-from ui.pages.base import Page, Post, View
-from ui.widgets import button, label, set_button_text
+from ui.layout import Metrics
+from ui.pages.base import Page, Post, View, tr
+from ui.widgets import WrapButton, button, label, set_button_text
 
 
 class ProgramPage(Page):
@@ -133,39 +134,123 @@ class ProgramPage(Page):
 
 
 class ConsentPage(Page):
-    """The terms of the next service without consent, with their version; agree or not."""
+    """The one consent screen: every service's terms with its version and its *own* agreement.
+
+    Each agreement button posts :class:`ConsentAccepted` for its service, so the flow records one
+    consent per service with that service's terms version, as before. Required services come
+    first; on the short path (``state.services_open``) the optional ones follow, and agreeing to one
+    registers it. With only required services the last agreement moves on (the flow decides);
+    with optional ones "next" (:class:`ConsentsDone`) does, once every required one is agreed.
+    In landscape the services alternate between the two columns.
+    """
 
     def __init__(self, post: Post) -> None:
         super().__init__(post)
         self.title = label("heading")
-        self.version = label()
-        self.terms = label()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.terms)
-        scroll.setMinimumHeight(240)
+        self.intro = label()
         self.body.addWidget(self.title)
-        self.body.addWidget(self.version)
-        self.body.addWidget(scroll, 1)
-        self._service = ""
+        self.body.addWidget(self.intro)
+        #: service -> (name + version, terms, its agreement button)
+        self.blocks: dict[str, tuple[QLabel, QLabel, WrapButton]] = {}
+        self._key: tuple[str, ...] = ()
+        self._state: FlowState | None = None
+        self._last_view: View | None = None
+        self._landscape = False
         self.back = button(lambda: self.post(Back()))
-        self.disagree = button(lambda: self.post(ConsentDeclined()))
-        self.agree = button(lambda: self.post(ConsentAccepted(self._service)), primary=True)
-        for widget in (self.back, self.disagree, self.agree):
+        self.cancel = button(lambda: self.post(Cancel()))
+        self.next = button(lambda: self.post(ConsentsDone()), primary=True)
+        for widget in (self.back, self.cancel, self.next):
             self.buttons.addWidget(widget)
-        self.body.addLayout(self.buttons)
+        self.finish_layout()
+
+    @property
+    def agree(self) -> WrapButton:
+        """The first agreement not given yet (tests and the path benchmark tap it)."""
+        state = self._state
+        accepted = {c.service for c in state.consents} if state is not None else set()
+        for service, (_head, _terms, agree) in self.blocks.items():
+            if service not in accepted and agree.isVisible():
+                return agree
+        return next(iter(self.blocks.values()))[2]
+
+    def focus_target(self) -> QWidget | None:
+        """The first agreement not given yet; once all are given, "next" (the primary)."""
+        state = self._state
+        accepted = {c.service for c in state.consents} if state is not None else set()
+        pending = [s for s in self.blocks if s not in accepted]
+        return self.blocks[pending[0]][2] if pending else None
+
+    def _rebuild(self, services: tuple[ServiceTerms, ...]) -> None:
+        key = tuple(t.service for t in services)
+        if key == self._key:
+            return
+        for head, terms, agree in self.blocks.values():
+            for widget in (head, terms, agree):
+                widget.setParent(None)
+                widget.deleteLater()
+        self.blocks = {}
+        for index, service in enumerate(services):
+            head = label("notice")
+            terms = label()
+            agree = button(partial(self._agree, service.service), checkable=True)
+            column = self.aside if index % 2 and self._landscape else self.body
+            at = column.count() - 1  # before the column's stretch
+            for offset, part in enumerate((head, terms, agree)):
+                column.insertWidget(at + offset, part)
+            self.blocks[service.service] = (head, terms, agree)
+        self._key = key
+
+    def apply_metrics(self, m: Metrics) -> None:
+        super().apply_metrics(m)
+        if m.landscape != self._landscape:
+            self._landscape = m.landscape
+            self._key = ()  # re-place the blocks in the columns
+            if self._state is not None and self._last_view is not None:
+                self.show_state(self._state, self._last_view)
+
+    def _agree(self, service: str) -> None:
+        self._refresh()  # the flow's answer sets the mark; until then nothing changes
+        self.post(ConsentAccepted(service))
+
+    def _shown(self, state: FlowState, program: Program) -> tuple[ServiceTerms, ...]:
+        chosen = [t for t in program.services if t.service in state.services]
+        chosen.sort(key=lambda t: not t.required)
+        if state.services_open:
+            chosen += [t for t in program.services if not t.required and t.service not in state.services]
+        return tuple(chosen)
 
     def show_state(self, state: FlowState, view: View) -> None:
+        self._state, self._last_view = state, view
+        language, program = view.language, view.program
+        services = self._shown(state, program)
+        self._rebuild(services)
+        self._language = language
+        self.title.setText(ui_text("consent_title", language))
+        self.intro.setText(tr("consent_intro", language))
+        for terms in services:
+            head, text, _agree = self.blocks[terms.service]
+            extra = "" if terms.required else tr("optional_service", language)
+            version = ui_text("terms_version", language, v=terms.terms_version)
+            head.setText(f"{message(terms.name, language)}{extra}\n{version}")
+            text.setText(message(terms.terms, language))
+        optional = state.services_open and any(not t.required for t in program.services)
+        self.next.setVisible(optional)
+        set_button_text(self.back, ui_text("back", language))
+        set_button_text(self.cancel, ui_text("cancel", language))
+        set_button_text(self.next, ui_text("next", language))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        state, view = self._state, self._last_view
+        if state is None or view is None:
+            return
         language = view.language
         accepted = {c.service for c in state.consents}
-        pending = [s for s in state.services if s not in accepted]
-        if not pending:
-            return
-        terms = view.program.terms_for(pending[0])
-        self._service = terms.service
-        self.title.setText(f"{ui_text('consent_title', language)}：{message(terms.name, language)}")
-        self.version.setText(ui_text("terms_version", language, v=terms.terms_version))
-        self.terms.setText(message(terms.terms, language))
-        set_button_text(self.back, ui_text("back", language))
-        set_button_text(self.disagree, ui_text("disagree", language))
-        set_button_text(self.agree, ui_text("agree", language))
+        for service, (_head, _text, agree) in self.blocks.items():
+            name = message(view.program.terms_for(service).name, language)
+            done = service in accepted
+            agree.setChecked(done)
+            agree.setEnabled(not done)
+            set_button_text(agree, tr("agreed_service" if done else "agree_service", language, name=name))
+        required = view.program.required_services
+        self.next.setEnabled(required <= accepted)

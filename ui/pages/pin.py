@@ -27,6 +27,7 @@ from kiosk.messages import (
     tries_left_text,
 )
 from ui.i18n import message, ui_text
+from ui.layout import Metrics
 from ui.pages.base import Page, Post, View
 from ui.pinpad import PinPad
 from ui.widgets import button, label, set_button_text
@@ -73,7 +74,7 @@ class PinPage(Page):
         self.pad.submitted.connect(self._submit)
         for widget in (self.prompt, self.tries, self.rejected, self.same, self.different, self.hidden_note):
             self.body.addWidget(widget)
-        self.body.addWidget(self.pad)
+        self.aside.addWidget(self.pad)  # beside the texts in landscape, below them in portrait
         self.cancel = button(lambda: self.post(Cancel()))
         self.buttons.addWidget(self.cancel)
         self.finish_layout()
@@ -81,6 +82,10 @@ class PinPage(Page):
         self._same_pin = True
         self._session = -1
         self._language = "ja"
+
+    def apply_metrics(self, m: Metrics) -> None:
+        super().apply_metrics(m)
+        self.pad.set_key_size(m.pin_key, m.px(12))
 
     def _press_same(self) -> None:
         # A switch on the card-info screen; one of two choices on the auth screen.

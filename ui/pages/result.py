@@ -20,7 +20,7 @@ from kiosk.flow import (
 )
 from kiosk.messages import ANTI_FRAUD, QUEUED, error_text
 from ui.i18n import message, ui_text
-from ui.pages.base import Page, Post, View
+from ui.pages.base import Page, Post, View, tr
 from ui.qr import qr_image
 from ui.widgets import button, label, set_button_text
 
@@ -33,7 +33,13 @@ def format_date(day: date, language: str) -> str:
 
 
 class ConfirmPage(Page):
-    """The basic four as read from the card; "this is me" or "this is not right"."""
+    """The basic four as read from the card and, on the short path, the kiosk-side result with the
+    "the office decides" notice beside them: one "yes, register" (the final confirmation, which
+    the flow turns into the card-signed record) or "this is not right".
+
+    Without a result (the long path) "yes" posts :class:`IdentityConfirmed` and the separate
+    eligibility screen follows.
+    """
 
     def __init__(self, post: Post) -> None:
         super().__init__(post)
@@ -42,15 +48,31 @@ class ConfirmPage(Page):
         self.fields = [label("notice") for _ in range(4)]
         for widget in self.fields:
             self.body.addWidget(widget)
+        self.result = label("good")
+        self.notice = label()
+        self.aside.addWidget(self.result)
+        self.aside.addWidget(self.notice)
         self.no = button(lambda: self.post(IdentityRejected()))
-        self.yes = button(lambda: self.post(IdentityConfirmed()), primary=True)
+        self.yes = button(self._yes, primary=True)
         self.buttons.addWidget(self.no)
         self.buttons.addWidget(self.yes)
         self.finish_layout()
+        self._checked = False
+
+    def _yes(self) -> None:
+        self.post(Register() if self._checked else IdentityConfirmed())
 
     def show_state(self, state: FlowState, view: View) -> None:
         language = view.language
         self.title.setText(ui_text("confirm_title", language))
+        eligibility = state.eligibility
+        self._checked = eligibility is not None and eligibility.eligible
+        self.result.setVisible(self._checked)
+        self.notice.setVisible(self._checked)
+        if eligibility is not None and self._checked:
+            self.result.setText(ui_text("eligible", language))
+            notice = eligibility.notice
+            self.notice.setText(message(notice, language) if notice is not None else "")
         resident = state.resident
         if resident is None:
             self.wipe()
@@ -65,11 +87,14 @@ class ConfirmPage(Page):
             for widget, (key, value) in zip(self.fields, values, strict=True):
                 widget.setText(f"{ui_text(key, language)}：{value}")
         set_button_text(self.no, ui_text("confirm_no", language))
-        set_button_text(self.yes, ui_text("confirm_yes", language))
+        set_button_text(
+            self.yes, tr("confirm_register", language) if self._checked else ui_text("confirm_yes", language)
+        )
 
     def wipe(self) -> None:
         for widget in self.fields:
             widget.clear()
+        self.notice.clear()
 
 
 class EligibilityPage(Page):
@@ -141,17 +166,10 @@ class ReceiptPage(Page):
         self.status = label("notice")
         self.support = label()
         self.anti_fraud = label("danger")
-        for widget in (
-            self.title,
-            self.code_label,
-            self.code,
-            self.qr,
-            self.qr_hint,
-            self.status,
-            self.support,
-            self.anti_fraud,
-        ):
+        for widget in (self.title, self.code_label, self.code, self.status, self.support):
             self.body.addWidget(widget)
+        for widget in (self.qr, self.qr_hint, self.anti_fraud):
+            self.aside.addWidget(widget)
         self.ok = button(lambda: self.post(Acknowledge()), primary=True)
         self.buttons.addWidget(self.ok)
         self.finish_layout()

@@ -104,27 +104,6 @@ _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     Message("training", "Training mode (virtual card)"),
     Message("training_insert", "Place card"),
     Message("training_remove", "Take card"),
-    # -- step bar, idle languages, one-screen consent (issue 12 items 3-6) --
-    # TRANSLATORS: the step bar above each screen of the path, e.g. "Step 2 of 5", then the step's name.
-    Message("step", "Step {n} of {total}"),
-    # TRANSLATORS: step names in the step bar; very short.
-    Message("step_program", "Programme"),
-    Message("step_consent", "Terms"),
-    Message("step_card", "Card"),
-    Message("step_pin", "PIN"),
-    Message("step_confirm", "Check"),
-    Message("step_receipt", "Receipt"),
-    Message("idle_languages", "Touch your language to start"),
-    Message("consent_intro", "Read the terms of each service and agree to each."),
-    # TRANSLATORS: one agreement button per service; {name} is the service's name.
-    Message("agree_service", "I agree: {name}"),
-    Message("agreed_service", "✓ Agreed: {name}"),
-    # TRANSLATORS: appended to an optional service's name on the consent screen.
-    Message("optional_service", " (optional) agreeing registers it"),
-    Message("confirm_register", "Yes, register with these details"),
-    # TRANSLATORS: the header button that opens the language picker: your word for "language",
-    # then the English word, so a resident who reads neither the current language nor yours finds it.
-    Message("language_button", "Language"),
     # TRANSLATORS: a label and its value on one line, e.g. "Name: Hanako Mihon" (Japanese: full-width colon).
     Message("labelled", "{label}: {value}"),
     # TRANSLATORS: the edition of a service's terms, read from its version id (…-2025-02).

@@ -12,10 +12,14 @@
 #   --out DIR          where the .deb files go (default dist/deb)
 #   --version VERSION  package version (default: the top of installer/debian/changelog); a newer
 #                      one gets its own changelog entry (for upgrade tests)
+#   --uncompressed     store the .deb uncompressed (dpkg-deb -Znone): for throw-away test builds
 #   --lintian          run lintian on the result and print its tags
 #   --json             last line: {"version", "debs", "size_bytes", "installed_kib", "build_s",
 #                      "wheelhouse_s", "dpkg_buildpackage_s" (of the build that made them), "cached"}
 set -euo pipefail
+# Debian's own tools and interpreter only (no pyenv or /usr/local shims): the venv links to the
+# python3.11 of the kiosk, which is /usr/bin/python3.11.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${MADOGUCHI_BUILD_CACHE:-/var/cache/madoguchi-build}
@@ -23,6 +27,7 @@ OUT=$SRC/dist/deb
 VERSION=""
 LINTIAN=0
 JSON=0
+COMPRESSION=gzip
 
 die() { echo "build-deb: $*" >&2; exit 2; }
 
@@ -31,6 +36,7 @@ while [ $# -gt 0 ]; do
     --out) [ $# -ge 2 ] || die "--out needs a directory"; OUT=$2; shift 2 ;;
     --version) [ $# -ge 2 ] || die "--version needs a value"; VERSION=$2; shift 2 ;;
     --lintian) LINTIAN=1; shift ;;
+    --uncompressed) COMPRESSION=none; shift ;;
     --json) JSON=1; shift ;;
     -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) die "unknown option: $1" ;;
@@ -55,7 +61,7 @@ deps_key=$(python3.11 - "$SRC/pyproject.toml" <<'PY'
 import hashlib, sys, tomllib, platform
 data = tomllib.load(open(sys.argv[1], "rb"))
 text = "\n".join([platform.python_version(), *data["build-system"]["requires"], *data["project"]["dependencies"]])
-print(hashlib.sha256(text.encode()).hexdigest()[:16])
+print(hashlib.sha256((sys.executable + "\n" + text).encode()).hexdigest()[:16])
 PY
 )
 WHEELHOUSE=$CACHE/wheelhouse-$deps_key
@@ -79,10 +85,10 @@ wheelhouse_s=$(awk -v s="$wheelhouse_start" -v e="$(date +%s.%N)" 'BEGIN { print
 # --- the source tree: tracked and new (not ignored) files of the working tree -------------------
 cd "$SRC"
 src_key=$( {
-  echo "$VERSION $deps_key"
+  echo "$VERSION $deps_key $COMPRESSION"
   git ls-files -z -co --exclude-standard | sort -z | xargs -0 sha256sum 2>/dev/null
 } | sha256sum | cut -c1-16)
-DONE=$CACHE/done/$VERSION-$src_key
+DONE=$CACHE/done/$VERSION-$COMPRESSION-$src_key
 if [ -f "$DONE/.complete" ]; then
   cached=true
 else
@@ -102,7 +108,9 @@ else
     } >debian/changelog
   fi
   package_start=$(date +%s.%N)
-  MADOGUCHI_WHEELHOUSE=$WHEELHOUSE dpkg-buildpackage -b -uc -us >"$BUILD/build.log" 2>&1 ||
+  # Each line of the log gets the seconds since the start, to see where a build spends its time.
+  MADOGUCHI_WHEELHOUSE=$WHEELHOUSE MADOGUCHI_DEB_COMPRESSION=$COMPRESSION dpkg-buildpackage -b -uc -us 2>&1 |
+    awk -v s="$(date +%s)" '{ printf "%4d %s\n", systime() - s, $0; fflush() }' >"$BUILD/build.log" ||
     { tail -n 30 "$BUILD/build.log" >&2; die "dpkg-buildpackage failed; see $BUILD/build.log"; }
   awk -v s="$package_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", e - s }' >"$BUILD/package_s"
   rm -rf "${DONE:?}"

@@ -20,6 +20,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import plistlib
 import shutil
 import sqlite3
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from kiosk.settings import KioskSettings
 
 __all__ = [
@@ -186,6 +189,9 @@ class _Context:
     config: Path | None
     settings: KioskSettings | None = None
     pinned_url: str | None = None
+    device_key: Ed25519PrivateKey | None = None
+    #: For the heartbeat: one of sync.heartbeat.READER_STATES.
+    reader_state: str = "unknown"
 
 
 def _check_profile(ctx: _Context) -> CheckResult:
@@ -205,10 +211,11 @@ def _check_profile(ctx: _Context) -> CheckResult:
     )
 
 
-def _check_pcsc(pcsc_factory: Callable[[], PcscPort], ccid_plist: Path) -> list[CheckResult]:
+def _check_pcsc(ctx: _Context, pcsc_factory: Callable[[], PcscPort], ccid_plist: Path) -> list[CheckResult]:
     """pcscd, the reader list, and one line per reader with its type B verdict."""
     from card.errors import ReaderError
 
+    ctx.reader_state = "pcscd_down"
     try:
         pcsc = pcsc_factory()
     except ReaderError as exc:
@@ -224,6 +231,7 @@ def _check_pcsc(pcsc_factory: Callable[[], PcscPort], ccid_plist: Path) -> list[
                 CheckResult("readers", Status.SKIP, "pcscd not reachable"),
             ]
         results = [CheckResult("pcscd", Status.OK, "reachable")]
+        ctx.reader_state = "no_reader"
         if not readers:
             results.append(
                 CheckResult(
@@ -234,8 +242,10 @@ def _check_pcsc(pcsc_factory: Callable[[], PcscPort], ccid_plist: Path) -> list[
         try:
             states = {s.name: s for s in pcsc.reader_states(readers)}
         except ReaderError as exc:
+            ctx.reader_state = "error"
             results.append(CheckResult("readers", Status.FAIL, f"{type(exc).__name__}: {exc}"))
             return results
+        ctx.reader_state = "card_present" if any(s.present for s in states.values()) else "ready"
         results.append(
             CheckResult("readers", Status.OK, f"{len(readers)}: " + "; ".join(readers), {"names": readers})
         )
@@ -316,7 +326,7 @@ def _check_enrolled(ctx: _Context) -> CheckResult:
         return CheckResult("enrolled", Status.SKIP, "profile not loaded")
     store = DeviceStore(ctx.settings.data_dir)
     try:
-        store.load_device_key()
+        key = store.load_device_key()
         pinned = store.load_server()
     except SyncError as exc:
         return CheckResult("enrolled", Status.FAIL, f"{type(exc).__name__}: {exc}")
@@ -327,6 +337,7 @@ def _check_enrolled(ctx: _Context) -> CheckResult:
             f"{ctx.settings.data_dir}: not readable by this user (run as madoguchi or root)",
         )
     ctx.pinned_url = pinned.url
+    ctx.device_key = key
     return CheckResult(
         "enrolled",
         Status.OK,
@@ -449,24 +460,56 @@ def _check_audio(ctx: _Context, cards_file: Path) -> CheckResult:
     return CheckResult("audio", Status.OK, f"{len(cards)} sound card(s): {cards[0]}", {"cards": cards})
 
 
-def _check_heartbeat(ctx: _Context) -> CheckResult:
-    """Send one heartbeat when this build has ``sync.heartbeat`` (the server side of issue 10)."""
+def _check_heartbeat(ctx: _Context, earlier: Sequence[CheckResult]) -> CheckResult:
+    """Send one heartbeat (sync.heartbeat) with what the checks found: the server then shows this
+    booth in ``madoguchi server devices`` at once, with the first failed check as its last error."""
     if importlib.util.find_spec("sync.heartbeat") is None:
         return CheckResult("heartbeat", Status.SKIP, "this build has no sync.heartbeat")
-    if ctx.settings is None or ctx.pinned_url is None:
+    if ctx.settings is None or ctx.pinned_url is None or ctx.device_key is None:
         return CheckResult("heartbeat", Status.SKIP, "not enrolled")
-    module = importlib.import_module("sync.heartbeat")
-    send = getattr(module, "send_heartbeat", None)
-    if send is None:
-        return CheckResult("heartbeat", Status.SKIP, "sync.heartbeat has no send_heartbeat()")
-    from kiosk.errors import KioskError
+    from importlib.metadata import PackageNotFoundError, version
+
+    from sync.client import SyncClient
     from sync.errors import SyncError
+    from sync.heartbeat import send_heartbeat
+    from sync.outbox import OUTBOX_FILE, Outbox
+    from sync.wire import WireFormatError
 
     try:
-        send(ctx.settings)
-    except (SyncError, KioskError) as exc:
+        app_version = version("madoguchi")
+    except PackageNotFoundError:
+        app_version = "unknown"
+    failed = [r.name for r in earlier if r.status is Status.FAIL]
+    last_error = f"selftest.{failed[0]}" if failed else None
+    depth, oldest = 0, None
+    path = ctx.settings.data_dir / OUTBOX_FILE
+    try:
+        if path.exists():
+            with Outbox.open(path, recover=False) as outbox:
+                status = outbox.status()
+            depth = status.depth
+            oldest = None if status.oldest_age_s is None else max(0, round(status.oldest_age_s))
+        with SyncClient(
+            ctx.pinned_url, kiosk_id=ctx.settings.kiosk_id, tls_context=ctx.settings.server.tls
+        ) as client:
+            sent = send_heartbeat(
+                client,
+                ctx.device_key,
+                version=app_version,
+                queue_depth=depth,
+                oldest_queued_s=oldest,
+                reader_state=ctx.reader_state,
+                last_error=last_error,
+            )
+    except (SyncError, WireFormatError) as exc:
         return CheckResult("heartbeat", Status.FAIL, f"{type(exc).__name__}: {exc}")
-    return CheckResult("heartbeat", Status.OK, "sent")
+    return CheckResult(
+        "heartbeat",
+        Status.OK,
+        f"sent: version {sent.version}, queue {sent.queue_depth}, reader {sent.reader_state}, "
+        f"last error {sent.last_error or 'none'}",
+        {"version": sent.version, "queue_depth": sent.queue_depth, "reader_state": sent.reader_state},
+    )
 
 
 def _run_command(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -492,7 +535,7 @@ def run_checks(
     did not load; nothing raises (an unexpected error is a bug and propagates)."""
     ctx = _Context(config)
     results = [_check_profile(ctx)]
-    results += _check_pcsc(pcsc_factory, ccid_plist)
+    results += _check_pcsc(ctx, pcsc_factory, ccid_plist)
     results.append(_check_trust(ctx))
     results.append(_check_enrolled(ctx))
     results.append(_check_server(ctx))
@@ -500,7 +543,7 @@ def run_checks(
     results.append(_check_disk(ctx))
     results.append(_check_printer(run))
     results.append(_check_audio(ctx, asound_cards))
-    results.append(_check_heartbeat(ctx))
+    results.append(_check_heartbeat(ctx, results))
     return results
 
 
@@ -512,7 +555,37 @@ def format_lines(results: Iterable[CheckResult]) -> str:
     return "".join(f"{r.status.value.upper():<4} {r.name:<9} {r.detail}\n" for r in results)
 
 
+def drop_to_data_owner(config: Path | None) -> str | None:
+    """Started as root: become the owner of the profile's data directory (the service user).
+
+    The outbox is SQLite in WAL mode: opening it, even read-only, can create ``-wal``/``-shm``
+    files, and as root they would be root's, which the kiosk could then not open. So the checks run
+    as the user the kiosk runs as. Returns that user's name, or None when nothing changed.
+    """
+    if os.geteuid() != 0:
+        return None
+    from kiosk.errors import KioskError
+    from kiosk.settings import load_settings
+
+    try:
+        owner = load_settings(config).data_dir.stat().st_uid
+    except (KioskError, OSError):
+        return None
+    if owner == 0:
+        return None
+    import pwd
+
+    entry = pwd.getpwuid(owner)
+    os.initgroups(entry.pw_name, entry.pw_gid)
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    return entry.pw_name
+
+
 def _handler(args: argparse.Namespace) -> int:
+    user = drop_to_data_owner(args.config)
+    if user is not None:
+        print(f"madoguchi self-test: running as {user}, the owner of the data directory", file=sys.stderr)
     results = run_checks(args.config)
     code = exit_code(results)
     if args.json:

@@ -42,11 +42,13 @@ class Build:
     report: dict[str, object]
 
 
-def build(out: Path, version: str | None = None) -> Build:
+def build(out: Path, version: str | None = None, *, uncompressed: bool = False) -> Build:
     """Run ``installer/build-deb.sh --json`` into ``out``; its last stdout line is the report."""
     args = ["bash", str(BUILD_DEB), "--out", str(out), "--json"]
     if version:
         args += ["--version", version]
+    if uncompressed:
+        args.append("--uncompressed")
     done = subprocess.run(args, capture_output=True, text=True, timeout=1200, check=False)
     if done.returncode != 0:
         raise DebRootError(f"build-deb.sh failed ({done.returncode}): {done.stderr[-3000:]}")

@@ -20,7 +20,9 @@ from debroot import Build, DebianRoot, depends_packages, field
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
 from toyserver import ToyServer
 
-pytestmark = pytest.mark.slow
+# The fixtures build the packages (minutes when the tree changed, a copy when not) and, once per
+# dependency set, the Debian root: far beyond the suite's default per-test timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 KIOSK_ID = "deb-kiosk-01"
 DATA = "/var/lib/madoguchi"

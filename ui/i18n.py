@@ -104,6 +104,30 @@ _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     Message("training", "Training mode (virtual card)"),
     Message("training_insert", "Place card"),
     Message("training_remove", "Take card"),
+    # -- step bar, idle languages, one-screen consent (issue 12 items 3-6) --
+    # TRANSLATORS: the step bar above each screen of the path, e.g. "Step 2 of 5", then the step's name.
+    Message("step", "Step {n} of {total}"),
+    # TRANSLATORS: step names in the step bar; a few words.
+    Message("step_program", "Programme"),
+    Message("step_consent", "Terms"),
+    Message("step_card", "Card"),
+    Message("step_pin", "PIN"),
+    Message("step_confirm", "Check"),
+    Message("step_receipt", "Receipt"),
+    # TRANSLATORS: attract screen, above the language buttons (each labelled in its own language).
+    Message("idle_languages", "Touch your language to start"),
+    Message("consent_intro", "Read the terms of each service and agree to each."),
+    # TRANSLATORS: one agreement button per service; {name} is the service's name.
+    Message("agree_service", "I agree: {name}"),
+    # TRANSLATORS: the same button once agreed; keep the ✓.
+    Message("agreed_service", "✓ Agreed: {name}"),
+    # TRANSLATORS: after an optional service's name on the consent screen (keep the leading space).
+    Message("optional_service", " (optional: agreeing registers it)"),
+    # TRANSLATORS: the confirmation screen's main button: the details are right, register now.
+    Message("confirm_register", "Yes, register with these details"),
+    # TRANSLATORS: the header's language button: only your word for "language" (the button adds
+    # the current language's own name and "Language" / 言語 itself).
+    Message("language_button", "Language"),
     # TRANSLATORS: a label and its value on one line, e.g. "Name: Hanako Mihon" (Japanese: full-width colon).
     Message("labelled", "{label}: {value}"),
     # TRANSLATORS: the edition of a service's terms, read from its version id (…-2025-02).

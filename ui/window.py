@@ -40,7 +40,7 @@ from kiosk.programs import Program
 from ui import theme
 from ui.i18n import LANGUAGES, display_language, ui_text
 from ui.layout import Metrics, metrics_for, size_sheet
-from ui.pages.base import Page, View, tr
+from ui.pages.base import Page, View
 from ui.pages.card import BusyPage, TakeCardPage, WaitCardPage
 from ui.pages.choice import ConsentPage, ProgramPage
 from ui.pages.error import ErrorPage, WarningPage
@@ -228,7 +228,9 @@ class KioskWindow(QMainWindow):
         self.title.setText(ui_text("app_title", language))
         self.setWindowTitle(ui_text("app_title", language))
         native = LANGUAGE_NAMES.get(language, language)
-        set_button_text(self.language_button, f"{native}  ▸  {tr('language_button', language)}")
+        word = ui_text("language_button", language)  # and always a word everyone finds: Language or 言語
+        second = "Language" if word != "Language" else "言語"
+        set_button_text(self.language_button, f"{native}  ▸  {word} / {second}")
         # The attract screen has its own language buttons; the picker needs no second way in.
         self.language_button.setVisible(state.phase not in (Phase.IDLE, Phase.LANGUAGE))
         if self.training_bar is not None:

@@ -15,8 +15,8 @@ from typing import Final
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.flow import Event, FlowState, Phase
-from kiosk.programs import Program
 from ui.i18n import ui_text
+from kiosk.programs import Program
 from ui.layout import Metrics
 from ui.widgets import label
 
@@ -52,61 +52,14 @@ class View:
     steps: tuple[str, ...] = ("consent", "card", "pin", "confirm", "receipt")
 
 
-#: Labels this work added, (日本語, やさしい日本語, English). They move into ``ui/i18n.py``'s
-#: catalogue (docs/ui.md "How to add a string") once the gettext conversion there has landed;
-#: until then :func:`tr` falls back to this table (other languages: English).
-_PENDING: Final[dict[str, tuple[str, str, str]]] = {
-    "step": ("手順 {n} / {total}", "{n} / {total}", "Step {n} of {total}"),
-    "step_program": ("プログラム", "プログラム", "Programme"),
-    "step_consent": ("規約に同意", "やくそくに どうい", "Terms"),
-    "step_card": ("カードを置く", "カードを おく", "Card"),
-    "step_pin": ("暗証番号", "あんしょうばんごう", "PIN"),
-    "step_confirm": ("内容の確認", "ないようの かくにん", "Check"),
-    "step_receipt": ("受付", "うけつけ", "Receipt"),
-    "idle_languages": (
-        "言語を選ぶと始まります",
-        "ことばを えらぶと はじまります",
-        "Touch your language to start",
-    ),
-    "consent_intro": (
-        "サービスごとに規約を読み、同意してください。",
-        "サービスごとに やくそくを よんで、どうい して ください。",
-        "Read the terms of each service and agree to each.",
-    ),
-    "agree_service": ("同意する：{name}", "どうい します：{name}", "I agree: {name}"),
-    "agreed_service": ("✓ 同意しました：{name}", "✓ どうい しました：{name}", "✓ Agreed: {name}"),
-    "optional_service": (
-        "（任意）同意すると登録されます",
-        "（じゆう）どうい すると とうろく します",
-        " (optional) agreeing registers it",
-    ),
-    "confirm_register": (
-        "はい、この内容で登録する",
-        "はい、これで とうろく します",
-        "Yes, register with these details",
-    ),
-    "language_button": ("言語 Language", "ことば Language", "Language"),
-}
-
-
-def tr(key: str, language: str, **values: object) -> str:
-    """:func:`ui.i18n.ui_text`, or the pending table for the labels not in the catalogue yet."""
-    try:
-        return ui_text(key, language, **values)
-    except KeyError:
-        row = _PENDING[key]
-        text = row[0] if language == "ja" else row[1] if language == "ja-easy" else row[2]
-        return text.format(**values) if values else text
-
-
 def step_text(state: FlowState, view: View) -> str:
     """「手順 2 / 5　カードを置く」, or "" off the path (idle, errors, the language picker)."""
     step = STEP_OF.get(state.phase)
     if step is None or step not in view.steps or state.warning:
         return ""
     number = view.steps.index(step) + 1
-    counter = tr("step", view.language, n=number, total=len(view.steps))
-    return counter + "　" + tr(f"step_{step}", view.language)
+    counter = ui_text("step", view.language, n=number, total=len(view.steps))
+    return counter + "　" + ui_text(f"step_{step}", view.language)
 
 
 class Page(QWidget):

@@ -18,7 +18,7 @@ from kiosk.flow import (
 from kiosk.programs import Program, ServiceTerms
 from ui.i18n import message, ui_text
 from ui.layout import Metrics
-from ui.pages.base import Page, Post, View, tr
+from ui.pages.base import Page, Post, View
 from ui.widgets import WrapButton, button, label, set_button_text
 
 
@@ -226,10 +226,10 @@ class ConsentPage(Page):
         self._rebuild(services)
         self._language = language
         self.title.setText(ui_text("consent_title", language))
-        self.intro.setText(tr("consent_intro", language))
+        self.intro.setText(ui_text("consent_intro", language))
         for terms in services:
             head, text, _agree = self.blocks[terms.service]
-            extra = "" if terms.required else tr("optional_service", language)
+            extra = "" if terms.required else ui_text("optional_service", language)
             version = ui_text("terms_version", language, v=terms.terms_version)
             head.setText(f"{message(terms.name, language)}{extra}\n{version}")
             text.setText(message(terms.terms, language))
@@ -251,6 +251,8 @@ class ConsentPage(Page):
             done = service in accepted
             agree.setChecked(done)
             agree.setEnabled(not done)
-            set_button_text(agree, tr("agreed_service" if done else "agree_service", language, name=name))
+            set_button_text(
+                agree, ui_text("agreed_service" if done else "agree_service", language, name=name)
+            )
         required = view.program.required_services
         self.next.setEnabled(required <= accepted)

@@ -20,7 +20,7 @@ from kiosk.flow import (
 )
 from kiosk.messages import ANTI_FRAUD, QUEUED, error_text
 from ui.i18n import message, ui_text
-from ui.pages.base import Page, Post, View, tr
+from ui.pages.base import Page, Post, View
 from ui.qr import qr_image
 from ui.widgets import button, label, set_button_text
 
@@ -88,7 +88,8 @@ class ConfirmPage(Page):
                 widget.setText(f"{ui_text(key, language)}：{value}")
         set_button_text(self.no, ui_text("confirm_no", language))
         set_button_text(
-            self.yes, tr("confirm_register", language) if self._checked else ui_text("confirm_yes", language)
+            self.yes,
+            ui_text("confirm_register", language) if self._checked else ui_text("confirm_yes", language),
         )
 
     def wipe(self) -> None:

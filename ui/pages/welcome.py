@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGridLayout, QPushButton
 from kiosk.flow import Back, FlowState, Start
 from ui.i18n import LANGUAGES, ui_text
 from ui.layout import Metrics
-from ui.pages.base import Page, Post, View, tr
+from ui.pages.base import Page, Post, View
 from ui.widgets import button, label, set_button_text
 
 
@@ -95,9 +95,9 @@ class IdlePage(Page):
     def show_state(self, state: FlowState, view: View) -> None:
         self._language = view.language
         self.title.setText(ui_text("idle_title", view.language))
-        hints = [tr("idle_languages", view.language)]
+        hints = [ui_text("idle_languages", view.language)]
         if view.language != "en":
-            hints.append(tr("idle_languages", "en"))
+            hints.append(ui_text("idle_languages", "en"))
         self.hint.setText(" / ".join(hints))
 
 

@@ -138,7 +138,8 @@ def error_screen(
         text = replacement.get(language) if replacement else (general or ERRORS[kind].get(language))
         return ErrorScreen(title, text, support_line(program, language))
     text = general or ERRORS[kind].get(language)
-    return ErrorScreen(title, text, ASK_STAFF.get(language))
+    # the texts SELF_SERVICE_TEXTS replaces already send the resident to staff: not twice
+    return ErrorScreen(title, text, "" if kind in SELF_SERVICE_TEXTS else ASK_STAFF.get(language))
 
 
 def pin_tries_text(language: str, *, card_info: bool, tries_left: int) -> str:

@@ -1079,6 +1079,10 @@ def _save_failed(flow: Flow, s: FlowState, e: SaveFailed) -> Result:
 def _ack(flow: Flow, s: FlowState, e: Acknowledge) -> Result:
     if s.phase is Phase.ERROR and s.error in RETRYABLE and s.reader_available:
         return flow.wait_for_card(replace(s, error=None), Phase.WAIT_CARD)
+    if s.phase is Phase.ERROR and s.error is ErrorKind.NOT_MY_NUMBER_CARD and s.reader_available:
+        # "try another card" (issue 13): choices kept; the card still on the reader is not a My
+        # Number Card, so it is stale: only a card placed after it is lifted is read
+        return flow.wait_for_card(replace(s, error=None, stale_card=s.card_present), Phase.WAIT_CARD)
     if s.phase in (Phase.RECEIPT, Phase.ERROR, Phase.NOT_ELIGIBLE):
         return flow.end(s)
     return s, []

@@ -128,8 +128,9 @@ def prompt_parts(warn_seconds: int = 30) -> dict[str, tuple[Part, ...]]:
     }
     for kind in ErrorKind:
         # staff mode: title, the flow's text, "please ask the staff"; self mode: no staff anywhere
-        prompts[f"error.{kind.value}"] = (_msg(TITLES[kind]), _error(kind), _msg(ASK_STAFF))
-        own = SELF_SERVICE_TEXTS.get(kind)
+        own = SELF_SERVICE_TEXTS.get(kind)  # these flow texts already send the resident to staff
+        staff = () if own else (_msg(ASK_STAFF),)
+        prompts[f"error.{kind.value}"] = (_msg(TITLES[kind]), _error(kind), *staff)
         prompts[f"error_self.{kind.value}"] = (_msg(TITLES[kind]), _msg(own) if own else _error(kind))
     for n in range(5):
         prompts[f"digits.{n}"] = (_digits(n),)

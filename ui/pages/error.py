@@ -1,11 +1,17 @@
-"""Every error screen (ERROR with its :class:`~kiosk.flow.ErrorKind`) and the timeout warning."""
+"""Every error screen (ERROR with its :class:`~kiosk.flow.ErrorKind`) and the timeout warning.
+
+Each error kind has its own title; a self-service kiosk (``mode = "self"``) never sends the
+resident to staff and ends with the programme's support line and hours, a staff kiosk with
+"please ask the staff" (:mod:`kiosk.assistance`). Not a My Number Card: "try another card"."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 
-from kiosk.flow import RETRYABLE, Acknowledge, Cancel, Extend, FlowState
+from kiosk.assistance import TRY_ANOTHER_CARD, error_screen
+from kiosk.flow import RETRYABLE, Acknowledge, Cancel, ErrorKind, Extend, FlowState
 from kiosk.messages import error_text, timeout_warning_text
+from kiosk.settings import KioskMode
 from ui.i18n import ui_text
 from ui.pages.base import Page, Post, View
 from ui.widgets import button, label, set_button_text
@@ -19,23 +25,41 @@ class ErrorPage(Page):
         super().__init__(post)
         self.title = label("heading")
         self.text = label("notice")
+        self.help = label()
         self.body.addWidget(self.title)
         self.body.addWidget(self.text)
+        self.body.addWidget(self.help)
         self.cancel = button(lambda: self.post(Cancel()))
         self.ok = button(lambda: self.post(Acknowledge()), primary=True)
         self.buttons.addWidget(self.cancel)
         self.buttons.addWidget(self.ok)
         self.finish_layout()
+        self.mode = KioskMode.STAFF
+
+    def set_mode(self, mode: KioskMode) -> None:
+        """Self-service or staff wording (the profile's ``kiosk.mode``)."""
+        self.mode = mode
 
     def show_state(self, state: FlowState, view: View) -> None:
         language = view.language
-        self.title.setText(ui_text("error_title", language))
         kind = state.error
-        self.text.setText(error_text(kind, language) if kind is not None else "")
+        if kind is None:
+            self.title.setText(ui_text("error_title", language))
+            self.text.setText("")
+            self.help.setText("")
+        else:
+            screen = error_screen(kind, self.mode, view.program, language, general=error_text(kind, language))
+            self.title.setText("⚠ " + screen.title)
+            self.text.setText(screen.text)
+            self.help.setText(screen.help)
+        another = kind is ErrorKind.NOT_MY_NUMBER_CARD and state.reader_available
         retry = kind in RETRYABLE and state.reader_available
-        self.cancel.setVisible(retry)
+        self.cancel.setVisible(retry or another)
         set_button_text(self.cancel, ui_text("cancel", language))
-        set_button_text(self.ok, ui_text("retry" if retry else "finish", language))
+        if another:
+            set_button_text(self.ok, TRY_ANOTHER_CARD.get(language))
+        else:
+            set_button_text(self.ok, ui_text("retry" if retry else "finish", language))
 
 
 class WarningPage(Page):

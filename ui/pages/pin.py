@@ -7,6 +7,9 @@ confirmation screen, and the pad repeats the warning. The pad faces the resident
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QWidget
+
+from kiosk.assistance import pin_tries_text, support_line
 from kiosk.flow import (
     Cancel,
     CardInfoPinSubmitted,
@@ -24,8 +27,9 @@ from kiosk.messages import (
     DIFFERENT_PIN_CHOICE,
     SAME_PIN_CHOICE,
     error_text,
-    tries_left_text,
 )
+from kiosk.settings import KioskMode
+from ui.forgot_pin import ForgotPinPanel, label_forgot_button
 from ui.i18n import message, ui_text
 from ui.layout import Metrics
 from ui.pages.base import Page, Post, View
@@ -75,13 +79,43 @@ class PinPage(Page):
         for widget in (self.prompt, self.tries, self.rejected, self.same, self.different, self.hidden_note):
             self.body.addWidget(widget)
         self.aside.addWidget(self.pad)  # beside the texts in landscape, below them in portrait
+        # "Forgot your PIN?" (issue 13): where and how to reset it, over the pad; costs no try
+        self.forgot_panel = ForgotPinPanel(self._close_forgot)
+        self.forgot_panel.setVisible(False)
+        self.body.addWidget(self.forgot_panel)
         self.cancel = button(lambda: self.post(Cancel()))
+        self.forgot = button(self._open_forgot)
         self.buttons.addWidget(self.cancel)
+        self.buttons.addWidget(self.forgot)
         self.finish_layout()
         self._phase = Phase.PIN_ENTRY
         self._same_pin = True
         self._session = -1
         self._language = "ja"
+        self.mode = KioskMode.STAFF
+        self._shown: tuple[FlowState, View] | None = None
+
+    def set_mode(self, mode: KioskMode) -> None:
+        """Self-service mode adds the support line to the forgot-PIN panel."""
+        self.mode = mode
+
+    def _normal_widgets(self) -> tuple[QWidget, ...]:
+        return (self.prompt, self.tries, self.rejected, self.same, self.different, self.hidden_note, self.pad)
+
+    def _open_forgot(self) -> None:
+        self.pad.clear()  # no half-typed PIN waits behind the panel
+        for widget in self._normal_widgets():
+            widget.setVisible(False)
+        self.forgot.setVisible(False)
+        self.forgot_panel.setVisible(True)
+        self.forgot_panel.back.setFocus()
+
+    def _close_forgot(self) -> None:
+        self.forgot_panel.setVisible(False)
+        for widget in (self.prompt, self.hidden_note, self.pad, self.forgot):
+            widget.setVisible(True)
+        if self._shown is not None:
+            self.show_state(*self._shown)  # the rest as the state says
 
     def apply_metrics(self, m: Metrics) -> None:
         super().apply_metrics(m)
@@ -121,8 +155,12 @@ class PinPage(Page):
             self._same_pin = not card_info
         self._phase, self._session, self._language = state.phase, state.card_session, language
         self.prompt.setText(message(CARD_INFO_PIN_PROMPT if card_info else AUTH_PIN_PROMPT, language))
+        self._shown = (state, view)
         tries = state.tries_left
-        tries_text = tries_left_text(tries, language) if tries is not None else ""
+        # which PIN the tries belong to (the card has two 4-digit PINs)
+        tries_text = ""
+        if tries is not None:
+            tries_text = pin_tries_text(language, card_info=card_info, tries_left=tries)
         if tries == 1:
             tries_text += "\n" + ui_text("pin_last_try_banner", language)
         self.tries.setText(tries_text)
@@ -146,7 +184,19 @@ class PinPage(Page):
         self._label_choice()
         self.pad.set_language(language)
         set_button_text(self.cancel, ui_text("cancel", language))
+        label_forgot_button(self.forgot, language)
+        help_line = support_line(view.program, language) if self.mode is KioskMode.SELF else ""
+        self.forgot_panel.show_language(language, help_line)
+        if self.forgot_panel.isVisible():
+            for widget in self._normal_widgets():
+                widget.setVisible(False)
+            return
         self.pad.setFocus()
 
     def wipe(self) -> None:
         self.pad.clear()
+        self._shown = None
+        if self.forgot_panel.isVisible():
+            self.forgot_panel.setVisible(False)
+            for widget in (self.prompt, self.hidden_note, self.pad, self.forgot):
+                widget.setVisible(True)

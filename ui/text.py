@@ -14,7 +14,8 @@ already has one between every two characters; only a joiner takes the wrong ones
 has no glyph and no advance (Qt hides default-ignorable code points), so measured widths do not
 change. Korean is set with spaces between words (어절); Hangul syllables inside one are joined the
 same way, which is the "keep-all" rule Korean typesetting uses. Latin scripts break at spaces
-already and are returned unchanged.
+already and are returned unchanged. やさしい日本語 writes its phrases apart; a short chunk between
+two spaces is kept whole rather than segmented again.
 
 :func:`plain` removes the joiners again (tests and speech compare texts without them).
 """
@@ -74,13 +75,24 @@ def keep_phrases(text: str) -> str:
         return text
     if _KANA.search(text) or _HAN.search(text):
         kind = "ja" if _KANA.search(text) else "zh-hans"
-        lines = []
-        for line in text.split("\n"):
-            lines.append("".join(_join(p) for p in _parser(kind).parse(line)) if line.strip() else line)
-        return "\n".join(lines)
+        return "\n".join(_keep_line(line, kind) for line in text.split("\n"))
     if _HANGUL.search(text):
         return " ".join(_join(word) for word in text.split(" "))
     return text
+
+
+#: A space-separated chunk up to this long is one phrase (やさしい日本語 writes phrases apart:
+#: 「ばんごうは ちがいます」); BudouX would split 「ちが／います」 inside it.
+_SHORT_CHUNK: Final = 10
+
+
+def _keep_line(line: str, kind: str) -> str:
+    if not line.strip():
+        return line
+    chunks = line.split(" ")
+    if len(chunks) > 1:
+        return " ".join(_join(c) if len(c) <= _SHORT_CHUNK else _keep_line(c, kind) for c in chunks)
+    return "".join(_join(p) for p in _parser(kind).parse(line))
 
 
 def plain(text: str) -> str:

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for path in (HERE, HERE.parents[1]):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+# Appended, not prepended: the repository root must not shadow the test packages' own roots
+# (tests/kiosk is the package "kiosk" to pytest; the product's kiosk/ would hide it).
+if str(HERE.parents[1]) not in sys.path:
+    sys.path.append(str(HERE.parents[1]))

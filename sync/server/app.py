@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kiosk import wire_rules
 from kiosk.registration import normalize_code
 from sync.server import admin, devices
 from sync.server.context import ServerContext
@@ -90,11 +92,16 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+def _schema_pattern(rule: re.Pattern[str]) -> str:
+    """A wire rule's pattern for JSON Schema, whose regex dialect (ECMA) has ``$`` but no ``\\Z``."""
+    return rule.pattern.removesuffix(r"\Z") + "$"
+
+
 class EnrollBody(BaseModel):
     """``POST /v1/enroll`` request."""
 
     token: str = Field(min_length=1, max_length=256)
-    kiosk_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    kiosk_id: str = Field(pattern=_schema_pattern(wire_rules.IDENTIFIER))
     device_public_key: str = Field(
         pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$",
         description="base64 of the raw 32-byte Ed25519 public key: a canonical encoding of a point "
@@ -566,6 +573,9 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             return _error(409, "lottery", str(exc))
         return _json(result.to_json())
 
+    from sync.server.shelters_api import install as install_shelters  # docs/shelter.md §10
+
+    install_shelters(app, ctx)
     return app
 
 

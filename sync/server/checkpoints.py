@@ -66,7 +66,7 @@ def _checked_body(item: Mapping[str, Any], public_key: Ed25519PublicKey) -> tupl
     if not isinstance(body, dict) or not isinstance(signature, str) or body.get("kind") != KIND:
         raise AuditCheckpointError("not an audit checkpoint")
     try:
-        public_key.verify(base64.b64decode(signature, validate=True), wire_rules.canonical_json(body))
+        public_key.verify(wire_rules.strict_b64decode(signature), wire_rules.canonical_json(body))
     except (InvalidSignature, binascii.Error, ValueError):
         raise AuditCheckpointError(
             "checkpoint signature does not verify with this server's audit key"

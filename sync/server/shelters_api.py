@@ -28,15 +28,10 @@ from fastapi.responses import JSONResponse, Response
 
 from kiosk.shelter_config import Shelter, load_shelters
 from sync.server import shelters
+from sync.server.app import Admin, _responses  # app imports this module inside create_app only
 from sync.server.context import ServerContext
 
 _DEFAULT_SHELTERS = Path(__file__).resolve().parents[2] / "config" / "shelters.toml"
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "a bulk opening without a reason, or a bad area"},
-    401: {"description": "admin bearer token required"},
-    403: {"description": "invalid admin token, or not an authorised operator"},
-    503: {"description": "the database is unavailable"},
-}
 
 
 def _json(obj: Any) -> Response:
@@ -57,21 +52,24 @@ def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Response:
 def install(app: FastAPI, ctx: ServerContext, *, shelters_file: Path | None = None) -> None:
     """Add the shelter routes to ``app`` (names of shelters from ``shelters_file``)."""
     known: dict[str, Shelter] = load_shelters(shelters_file or _DEFAULT_SHELTERS)
+    listing = _responses(401, 403, 503)
+    opening = _responses(400, 401, 403, 503)
 
     def operator(name: str | None, token: str | None, reason: str) -> shelters.Operator | None:
         if name is None and token is None:
             return None
         return shelters.Operator(name or "", token or "", reason)
 
-    @app.get("/v1/admin/shelters", tags=["admin"], responses=_RESPONSES)
-    def shelter_summary(hours: Annotated[int, Query(ge=1, le=720)] = 72) -> Response:
+    @app.get("/v1/admin/shelters", tags=["admin"], responses=listing)
+    def shelter_summary(actor: Admin, hours: Annotated[int, Query(ge=1, le=720)] = 72) -> Response:
         """Per shelter: headcount, people, companions, registered, unregistered cards, unverified,
         arrivals per hour (UTC). No personal data."""
         return _json(shelters.summary(ctx.db, known, hours=hours))
 
-    @app.get("/v1/admin/shelters/{shelter_id}/evacuees", tags=["admin"], responses=_RESPONSES)
+    @app.get("/v1/admin/shelters/{shelter_id}/evacuees", tags=["admin"], responses=listing)
     def shelter_evacuees(
         shelter_id: str,
+        actor: Admin,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
         reason: str = "",
         x_madoguchi_operator: Annotated[str | None, Header()] = None,
@@ -89,9 +87,10 @@ def install(app: FastAPI, ctx: ServerContext, *, shelters_file: Path | None = No
             return _error(403, "operator_refused", str(exc))
         return _csv(rows, shelters.EVACUEE_COLUMNS) if format == "csv" else _json(rows)
 
-    @app.get("/v1/admin/shelters-not-seen", tags=["admin"], responses=_RESPONSES)
+    @app.get("/v1/admin/shelters-not-seen", tags=["admin"], responses=opening)
     def shelters_not_seen(
         area: str,
+        actor: Admin,
         reason: str = "",
         x_madoguchi_operator: Annotated[str | None, Header()] = None,
         x_madoguchi_operator_token: Annotated[str | None, Header()] = None,
@@ -107,9 +106,10 @@ def install(app: FastAPI, ctx: ServerContext, *, shelters_file: Path | None = No
         except shelters.ShelterError as exc:
             return _error(400, "bad_request", str(exc))
 
-    @app.get("/v1/admin/notice-list", tags=["admin"], responses=_RESPONSES)
+    @app.get("/v1/admin/notice-list", tags=["admin"], responses=opening)
     def notice_list(
         area: str,
+        actor: Admin,
         reason: str = "",
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
         x_madoguchi_operator: Annotated[str | None, Header()] = None,

@@ -12,7 +12,6 @@ from serverkit import booth, build_context, register, shelter_kiosk
 
 from sync.server import shelters
 from sync.server.app import create_app
-from sync.server.shelters_api import install
 
 
 def test_summary_evacuees_notices_through_the_guard(tmp_path: Path) -> None:
@@ -23,7 +22,6 @@ def test_summary_evacuees_notices_through_the_guard(tmp_path: Path) -> None:
     k.drain(ctx)
     op_token = shelters.add_operator(ctx.db, "sendai-bousai", actor="test")
     app = create_app(ctx)
-    install(app, ctx)
     admin = {"Authorization": f"Bearer {ctx.admin_token}"}  # type: ignore[attr-defined]
     operator = {**admin, "X-Madoguchi-Operator": "sendai-bousai", "X-Madoguchi-Operator-Token": op_token}
     with TestClient(app) as client:

@@ -98,7 +98,8 @@ _MISSING_TWO: Final = Message(
 DATE: Final = Message("date", "{year}-{month:02d}-{day:02d}")
 
 
-def _reason(code: ReasonCode, program: Program) -> Reason:
+def reason_for(code: ReasonCode, program: Program) -> Reason:
+    """The reason ``code`` for ``program``, with its text in every language (also for screenshots)."""
     period = program.period
     if code is ReasonCode.MISSING_SERVICE:
         names = [program.terms_for(s).name for s in sorted(program.required_services)]
@@ -163,6 +164,6 @@ def check_eligibility(
         codes.append(ReasonCode.ALREADY_REGISTERED_HERE)
     return Eligibility(
         eligible=not codes,
-        reasons=tuple(_reason(code, program) for code in codes),
+        reasons=tuple(reason_for(code, program) for code in codes),
         notice=FINAL_NOTICE,
     )

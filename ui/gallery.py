@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from kiosk.eligibility import FINAL_NOTICE, Eligibility, Reason, ReasonCode
+from kiosk.eligibility import FINAL_NOTICE, Eligibility, ReasonCode, reason_for
 from kiosk.flow import ErrorKind, FlowState, Phase, PinSlot
-from kiosk.programs import Localized, Program
+from kiosk.programs import Program
 from kiosk.registration import Consent, Resident, Verification
 
 SAMPLE_RESIDENT = Resident(
@@ -31,16 +31,9 @@ def sample_states(program: Program) -> list[tuple[str, FlowState]]:
     chosen = replace(base, services=services)
     card = replace(chosen, card_present=True, card_session=1)
     eligible = Eligibility(True, (), FINAL_NOTICE)
-    refused = Eligibility(
-        False,
-        (
-            Reason(
-                ReasonCode.NOT_RESIDENT,
-                Localized("対象の市町村にお住まいではありません。", "You do not live in the area."),
-            ),
-        ),
-        FINAL_NOTICE,
-    )
+    # The catalogue's own reason texts (every language), as a resident outside the area meets them.
+    codes = (ReasonCode.NOT_RESIDENT, *((ReasonCode.ENDED,) if program.period is not None else ()))
+    refused = Eligibility(False, tuple(reason_for(code, program) for code in codes), FINAL_NOTICE)
     personal = replace(card, resident=SAMPLE_RESIDENT, auth_certificate=b"\x30", verification=_OK)
     # The short path (the Qt kiosk): one consent screen offering the optional services too, one
     # agreed already; the basic four with the kiosk-side result on one screen.

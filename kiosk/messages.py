@@ -129,9 +129,10 @@ def timeout_warning_text(seconds: int, language: str) -> str:
 
 
 def error_text(kind: ErrorKind, language: str, *, tries_left: int | None = None) -> str:
-    """The text for an error screen (with the tries left when known)."""
+    """The text for an error screen (a wrong PIN with the tries left when known)."""
     text = ERRORS[kind].get(language)
-    if tries_left is not None and kind in (ErrorKind.PIN_INCORRECT, ErrorKind.PIN_LAST_TRY):
+    # PIN_LAST_TRY says "1 try left" itself: adding the count again read twice on the screen.
+    if tries_left is not None and kind is ErrorKind.PIN_INCORRECT:
         text = _TWO_SENTENCES.format(language, first=text, second=tries_left_text(tries_left, language))
     return text
 

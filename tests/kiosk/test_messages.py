@@ -35,3 +35,10 @@ def test_tries_left_is_added() -> None:
     assert en == "The PIN is incorrect. You have 2 tries left."
     assert error_text(ErrorKind.PIN_INCORRECT, "en", tries_left=1).endswith("You have 1 try left.")
     assert error_text(ErrorKind.PIN_BLOCKED, "xx") == ERRORS[ErrorKind.PIN_BLOCKED].en  # unknown: English
+
+
+def test_last_try_says_the_count_once() -> None:
+    for language in ("ja", "en", "pt"):
+        text = error_text(ErrorKind.PIN_LAST_TRY, language, tries_left=1)
+        assert text == ERRORS[ErrorKind.PIN_LAST_TRY].get(language)
+    assert error_text(ErrorKind.PIN_LAST_TRY, "ja", tries_left=1).count("1回") == 1

@@ -16,9 +16,11 @@ Needs a profile with ``[kiosk] mode = "shelter"`` and a ``[shelter]`` table (doc
 - ``--check-out`` / ``--moved-to SHELTER``: the answer for a person already checked in here.
   Without either, tapping someone already here stops with ``already_checked_in`` (exit 12).
 - ``--headcount``: only print the staff headcount and the number of records waiting to be sent.
+- ``--close-shelter``: after the disaster, forget the local state (who is in, as keyed hashes, and
+  the counts; a new local key). Refused with ``not_delivered`` (exit 12) while records wait.
 
 ``--json`` prints one object on stdout: ``{"status": "checked_in" | "checked_out" | "moved" |
-"already_checked_in" | "headcount", "record_id", "shelter": {"id", "name"}, "method": "card" |
+"already_checked_in" | "headcount" | "closed", "record_id", "shelter": {"id", "name"}, "method": "card" |
 "code" | "staff" | null, "verified": bool | null, "companions": {"count", "record_id"} | null,
 "moved_to", "headcount": {"in", "people", "companions", "out", "departed", "moved",
 "unverified"}, "queued": int, "card": {"apdus", "ms"} | null}`` or ``{"error": {"code", "message",
@@ -26,8 +28,8 @@ Needs a profile with ``[kiosk] mode = "shelter"`` and a ``[shelter]`` table (doc
 
 Exit codes: 0 ok; 2 usage / config; 5 card_removed / no_card; 6 no_reader / pcsc_unavailable;
 7 malformed_card_data / not_mynumber_card; 9 card_untrusted (chain to no configured J-LIS root:
-enter the person by hand); 10 not_enrolled / queue_failed / state_failed; 12 already_checked_in;
-13 bad_code / bad_entry / not_checked_in / unknown_shelter.
+enter the person by hand); 10 not_enrolled / queue_failed / state_failed; 12 already_checked_in /
+not_delivered; 13 bad_code / bad_entry / not_checked_in / unknown_shelter.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ EXIT_CODES: Final = {
     "queue_failed": 10,
     "state_failed": 10,
     "already_checked_in": 12,
+    "not_delivered": 12,
     "bad_code": 13,
     "bad_entry": 13,
     "not_checked_in": 13,
@@ -79,6 +82,11 @@ def register(subparsers: Any) -> None:
         "--unverified", action="store_true", help="staff entry: kana name and birth date on stdin"
     )
     way.add_argument("--headcount", action="store_true", help="print the headcount and the queue only")
+    way.add_argument(
+        "--close-shelter",
+        action="store_true",
+        help="after the disaster: forget who was in (refused while check-ins wait to be sent)",
+    )
     parser.add_argument("--companions", type=int, metavar="N", default=0, help="companions without a card")
     leave = parser.add_mutually_exclusive_group()
     leave.add_argument("--check-out", action="store_true", help="the person leaves the shelter")
@@ -175,6 +183,14 @@ def _handle(args: argparse.Namespace) -> int:
     try:
         if args.headcount:
             return result("headcount", None)
+        if args.close_shelter:
+            waiting = outbox.status().depth
+            if waiting:
+                return _error(
+                    args, "not_delivered", f"{waiting} record(s) still wait to be sent: run madoguchi sync"
+                )
+            state.clear()
+            return result("closed", None)
         identity: bytes | None
         card: CardIdentity | None = None
         if args.code is not None:

@@ -100,6 +100,7 @@ class ShelterState:
     """The local state of one shelter kiosk (one connection, one thread)."""
 
     def __init__(self, directory: Path) -> None:
+        self._directory = directory
         self._key = _load_key(directory)
         path = directory / STATE_FILE
         try:
@@ -175,6 +176,26 @@ class ShelterState:
                 )
         except sqlite3.Error as exc:
             raise ShelterStateError(f"shelter state: {type(exc).__name__}") from None
+
+    def clear(self) -> None:
+        """Forget everyone (closing the shelter): the keyed hashes and counts go, and a new local
+        key is drawn so that no hash computed before can be matched again."""
+        try:
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute("DELETE FROM present")
+                self._conn.execute("DELETE FROM left_shelter")
+            self._conn.execute("VACUUM")  # the deleted rows' pages do not linger in the file
+        except sqlite3.Error as exc:
+            raise ShelterStateError(f"shelter state: {type(exc).__name__}") from None
+        key_path = self._directory / KEY_FILE
+        try:
+            key_path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise ShelterStateError(f"{key_path}: cannot remove ({exc.strerror})") from None
+        self._key = _load_key(self._directory)
 
     def headcount(self, shelter_id: str) -> Headcount:
         """The numbers for the staff side; no personal data."""

@@ -122,3 +122,25 @@ def test_refusals(
     staff = _profile(tmp_path / "staff", mode="staff")
     code, out = _run(capsys, monkeypatch, ["--config", str(staff), "--headcount"])
     assert (code, out["error"]["code"]) == (2, "config")
+
+
+def test_close_shelter_waits_for_delivery_then_forgets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = _profile(tmp_path)
+    _enroll(tmp_path / "data")
+    token = new_token()
+    assert _run(capsys, monkeypatch, ["--config", str(profile), "--code", token])[0] == 0
+    key_before = (tmp_path / "data" / "shelter-state.key").read_bytes()
+    code, out = _run(capsys, monkeypatch, ["--config", str(profile), "--close-shelter"])
+    assert (code, out["error"]["code"]) == (12, "not_delivered")
+    with Outbox.open(tmp_path / "data" / OUTBOX_FILE) as box:  # as if the server had acknowledged it
+        from sync.outbox import Settlement
+
+        claimed = box.claim(ignore_schedule=True)
+        box.settle(Settlement(accepted=[c.record_id for c in claimed]))
+    code, out = _run(capsys, monkeypatch, ["--config", str(profile), "--close-shelter"])
+    assert (code, out["status"], out["headcount"]["in"]) == (0, "closed", 0)
+    assert (tmp_path / "data" / "shelter-state.key").read_bytes() != key_before
+    code, out = _run(capsys, monkeypatch, ["--config", str(profile), "--code", token])
+    assert (code, out["status"]) == (0, "checked_in")  # a new arrival: nothing remembered

@@ -16,7 +16,7 @@ from kiosk.flow import (
     ServicesChosen,
 )
 from kiosk.programs import Program, ServiceTerms
-from ui.i18n import message, ui_text
+from ui.i18n import message, terms_version_text, ui_text
 from ui.layout import Metrics
 from ui.pages.base import Page, Post, View
 from ui.widgets import WrapButton, button, label, set_button_text
@@ -230,7 +230,7 @@ class ConsentPage(Page):
         for terms in services:
             head, text, _agree = self.blocks[terms.service]
             extra = "" if terms.required else ui_text("optional_service", language)
-            version = ui_text("terms_version", language, v=terms.terms_version)
+            version = terms_version_text(terms.terms_version, language)
             head.setText(f"{message(terms.name, language)}{extra}\n{version}")
             text.setText(message(terms.terms, language))
         optional = state.services_open and any(not t.required for t in program.services)

@@ -9,7 +9,7 @@ Needs a profile with ``[kiosk] mode = "shelter"`` and a ``[shelter]`` table (doc
 - Default: one PIN-less card tap on the reader (``--reader`` or the first reader with a card):
   only the JPKI auth certificate is read (3 APDUs, no VERIFY, no card-info AP).
 - ``--code CODE``: a printed 避難所受付カード (the QR text ``MDGC1:…`` or the typed
-  ``XXXX-XXXX-XXXX-XXXX``).
+  ``XXXXX-XXXXX-XXXXX``).
 - ``--unverified``: staff entry; standard input gives the kana name (line 1) and the birth date
   ``YYYY-MM-DD`` (line 2). Personal data never goes on the command line (``ps`` shows it).
 - ``--companions N``: after the arrival, N people without a card of their own came along.

@@ -6,9 +6,10 @@ the link to the resident exists only on the server, through the sealed
 :class:`~kiosk.shelter_record.CheckinCardRecord` queued with it. A lost card lets its finder check
 a stranger in at a shelter, nothing more (docs/shelter.md §3).
 
-Token: 15 characters of the registration-code alphabet (no 0/O, 1/I/L, U; about 73 bits) and a
-Luhn mod 30 check character, shown ``XXXX-XXXX-XXXX-XXXX``. The QR carries ``MDGC1:`` and the 16
-characters; a USB scanner types it like a keyboard, so :func:`normalize_token` accepts the QR text,
+Token: 14 characters of the registration-code alphabet (no 0/O, 1/I/L, U; about 69 bits) and a
+Luhn mod 30 check character, shown ``XXXXX-XXXXX-XXXXX``: three groups of five, so it cannot be
+mistaken for a registration code (``XXXX-XXXX-XXXX-XXXX``, the receipt's). The QR carries
+``MDGC1:`` and the 15 characters; a USB scanner types it like a keyboard, so :func:`normalize_token` accepts the QR text,
 the grouped form, lower case and full-width characters alike.
 
 Printing belongs to the printer module (a11y); this module only produces the content
@@ -29,7 +30,7 @@ from kiosk.registration import CODE_ALPHABET, KioskStamp
 from kiosk.sequence import RecordSequence
 from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord, new_record_id
 
-TOKEN_DATA_LENGTH: Final = 15
+TOKEN_DATA_LENGTH: Final = 14
 QR_PREFIX: Final = "MDGC1:"
 
 
@@ -45,7 +46,7 @@ def _check_char(chars: str) -> str:
 
 
 def new_token(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
-    """A fresh token in canonical form (16 characters, no separators)."""
+    """A fresh token in canonical form (15 characters, no separators)."""
     data = "".join(CODE_ALPHABET[randbelow(len(CODE_ALPHABET))] for _ in range(TOKEN_DATA_LENGTH))
     return data + _check_char(data)
 
@@ -62,8 +63,8 @@ def normalize_token(text: str) -> str | None:
 
 
 def display_token(token: str) -> str:
-    """``XXXX-XXXX-XXXX-XXXX`` for the card and for typing."""
-    return "-".join(token[i : i + 4] for i in range(0, len(token), 4))
+    """``XXXXX-XXXXX-XXXXX`` for the card and for typing."""
+    return "-".join(token[i : i + 5] for i in range(0, len(token), 5))
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,14 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     assert isinstance(again.tap_card(ident), AlreadyHere)
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert ident.certificate_der[-64:] not in raw  # no certificate kept locally outside the sealed outbox
+
+
+def test_a_registration_code_is_not_a_checkin_token() -> None:
+    import uuid
+
+    from kiosk.registration import registration_code
+
+    for _ in range(200):
+        code = registration_code(uuid.uuid4())
+        assert normalize_token(code) is None
+    assert len(display_token(new_token())) == 17  # XXXXX-XXXXX-XXXXX

@@ -2,7 +2,7 @@
 
 The registration slip's printing (:mod:`ui.printing`) lays out a slip; this is the card: the
 title (ja / en), the QR of ``MDGC1:<token>`` drawn from the content's own module matrix, the code
-to type ``XXXX-XXXX-XXXX-XXXX`` and three short lines per language. No personal data is on it
+to type ``XXXXX-XXXXX-XXXXX`` and three short lines per language. No personal data is on it
 (docs/shelter.md §3). Same printing path as the slip: a :class:`QPrinter` on a CUPS queue (a card
 printer, or a label printer with ID-1 stock) or a PDF file; failures are :mod:`ui.printing`'s
 :class:`~ui.printing.PrintError` subclasses.

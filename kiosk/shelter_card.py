@@ -9,8 +9,9 @@ a stranger in at a shelter, nothing more (docs/shelter.md §3).
 Token: 14 characters of the registration-code alphabet (no 0/O, 1/I/L, U; about 69 bits) and a
 Luhn mod 30 check character, shown ``XXXXX-XXXXX-XXXXX``: three groups of five, so it cannot be
 mistaken for a registration code (``XXXX-XXXX-XXXX-XXXX``, the receipt's). The QR carries
-``MDGC1:`` and the 15 characters; a USB scanner types it like a keyboard, so :func:`normalize_token` accepts the QR text,
-the grouped form, lower case and full-width characters alike.
+``MDGC1:`` and the 15 characters; a USB scanner types it like a keyboard, so
+:func:`normalize_token` accepts the QR text, the grouped form, lower case and full-width
+characters alike.
 
 Printing belongs to the printer module (a11y); this module only produces the content
 (:func:`card_content`), so the layout is testable without a printer.

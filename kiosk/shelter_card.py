@@ -29,7 +29,7 @@ from typing import Final
 from kiosk.ports import RegistrationQueue
 from kiosk.registration import CODE_ALPHABET, KioskStamp
 from kiosk.sequence import RecordSequence
-from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord, new_record_id
+from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord, ContactRecord, new_record_id
 
 TOKEN_DATA_LENGTH: Final = 14
 QR_PREFIX: Final = "MDGC1:"
@@ -139,3 +139,38 @@ def issue_checkin_card(
     )
     queue.enqueue(record.plaintext(), record_id=record.record_id, program_id=CHECKIN_PROGRAM_ID)
     return record, card_content(token)
+
+
+def queue_contact(
+    queue: RegistrationQueue,
+    *,
+    kiosk_id: str,
+    registration_record_id: str,
+    phone: str | None,
+    channel: str | None,
+    terms_version: str,
+    sequence: RecordSequence,
+    clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    new_id: Callable[[], str] = new_record_id,
+) -> ContactRecord:
+    """Queue the optional evacuation-notice contact the resident consented to at registration
+    (``phone`` digits only; ``None`` with ``channel=None`` withdraws an earlier one).
+
+    :raises RecordFormatError: not a Japanese phone number, or not ``sms`` / ``voice``.
+    :raises QueueRefusedError: nothing was queued.
+    """
+    now = clock()
+    digits = (
+        None if phone is None else "".join(c for c in unicodedata.normalize("NFKC", phone) if c.isdigit())
+    )
+    record = ContactRecord(
+        record_id=new_id(),
+        registration_record_id=registration_record_id,
+        phone=digits,
+        channel=channel,
+        terms_version=terms_version,
+        accepted_at=now,
+        kiosk=KioskStamp(kiosk_id, now, sequence.next()),
+    )
+    queue.enqueue(record.plaintext(), record_id=record.record_id, program_id=CHECKIN_PROGRAM_ID)
+    return record

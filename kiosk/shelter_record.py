@@ -1,5 +1,6 @@
 """The shelter check-in record (schema ``madoguchi.checkin/1``) and the check-in card issue record
-(``madoguchi.checkin-card/1``): what a shelter kiosk seals into its outbox.
+(``madoguchi.checkin-card/1``) and the optional notice contact (``madoguchi.contact/1``): what a
+shelter kiosk, or a booth at registration, seals into its outbox.
 
 Both travel in the same outbox and the same sealed envelope as registrations (HPKE to the server,
 Ed25519 by the device key, ``docs/wire-format.md``), with the reserved programme id
@@ -46,6 +47,7 @@ from kiosk.wire_rules import CANONICAL_UUID4, IDENTIFIER, PROGRAM_ID, canonical_
 
 CHECKIN_SCHEMA: Final = "madoguchi.checkin/1"
 CARD_SCHEMA: Final = "madoguchi.checkin-card/1"
+CONTACT_SCHEMA: Final = "madoguchi.contact/1"
 PLAINTEXT_VERSION: Final = 1
 #: Envelope ``program_id`` of every shelter record: not a programme (programme ids are lower-case
 #: letters, digits and '-', so no programme file can take this id, which has a dot).
@@ -164,7 +166,61 @@ class CheckinCardRecord:
         return canonical_json({"v": PLAINTEXT_VERSION, "record": self.to_obj()})
 
 
-ShelterRecord = CheckinRecord | CheckinCardRecord
+#: A contact for evacuation notices: Japanese phone numbers, digits only (0 then 9-10 digits).
+PHONE = re.compile(r"^0[0-9]{9,10}\Z")
+CHANNELS: Final = frozenset({"sms", "voice"})
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """An optional contact for evacuation notices, given at registration with its own consent
+    (docs/shelter.md §5): a phone number for SMS or a voice call, linked to the registration.
+    ``phone = None`` (and ``channel = None``) withdraws an earlier contact; the latest record by
+    the kiosk clock wins on the server."""
+
+    record_id: str
+    registration_record_id: str
+    phone: str | None = field(repr=False)
+    channel: str | None
+    terms_version: str
+    accepted_at: datetime
+    kiosk: KioskStamp
+
+    def __post_init__(self) -> None:
+        if not _uuid4(self.record_id) or not _uuid4(self.registration_record_id):
+            raise RecordFormatError("contact: record ids are UUID4s")
+        if (self.phone is None) != (self.channel is None):
+            raise RecordFormatError("contact: phone and channel together, or neither (a withdrawal)")
+        if self.phone is not None and not PHONE.match(self.phone):
+            raise RecordFormatError("contact.phone: a Japanese number, digits only")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise RecordFormatError("contact.channel: sms or voice")
+        if not self.terms_version or len(self.terms_version) > 64:
+            raise RecordFormatError("contact.terms_version: 1-64 characters")
+        if self.accepted_at.tzinfo is None:
+            raise RecordFormatError("contact.accepted_at: must carry a UTC offset")
+
+    def to_obj(self) -> dict[str, Any]:
+        """The JSON object of the schema."""
+        return {
+            "schema": CONTACT_SCHEMA,
+            "record_id": self.record_id,
+            "registration_record_id": self.registration_record_id,
+            "phone": self.phone,
+            "channel": self.channel,
+            "consent": {
+                "terms_version": self.terms_version,
+                "accepted_at": self.accepted_at.isoformat(timespec="milliseconds"),
+            },
+            "kiosk": _stamp_obj(self.kiosk),
+        }
+
+    def plaintext(self) -> bytes:
+        """The sealed plaintext: canonical ``{"record": …, "v": 1}``."""
+        return canonical_json({"v": PLAINTEXT_VERSION, "record": self.to_obj()})
+
+
+ShelterRecord = CheckinRecord | CheckinCardRecord | ContactRecord
 
 
 def _stamp_obj(stamp: KioskStamp) -> dict[str, Any]:
@@ -292,6 +348,8 @@ def parse_shelter_plaintext(plaintext: bytes) -> ShelterRecord:
         record = _parse_checkin(inner)
     elif schema == CARD_SCHEMA:
         record = _parse_card(inner)
+    elif schema == CONTACT_SCHEMA:
+        record = _parse_contact(inner)
     else:
         raise RecordFormatError("record: unknown schema")
     if record.plaintext() != plaintext:
@@ -341,6 +399,37 @@ def _parse_checkin(value: object) -> CheckinRecord:
         companions=companions,
         moved_to=_opt_str(obj["moved_to"], "moved_to"),
         refers_to=_opt_str(obj["refers_to"], "refers_to"),
+    )
+
+
+_CONTACT_KEYS: Final = frozenset(
+    {"schema", "record_id", "registration_record_id", "phone", "channel", "consent", "kiosk"}
+)
+
+
+def _parse_contact(value: object) -> ContactRecord:
+    obj = _exact(value, "record", _CONTACT_KEYS)
+    consent = _exact(obj["consent"], "consent", frozenset({"terms_version", "accepted_at"}))
+    rid, reg, version, accepted = (
+        obj["record_id"],
+        obj["registration_record_id"],
+        consent["terms_version"],
+        consent["accepted_at"],
+    )
+    if not all(isinstance(x, str) for x in (rid, reg, version, accepted)):
+        raise RecordFormatError("contact: string fields")
+    try:
+        accepted_at = datetime.fromisoformat(accepted)
+    except ValueError:
+        raise RecordFormatError("contact.consent.accepted_at: RFC 3339") from None
+    return ContactRecord(
+        record_id=rid,
+        registration_record_id=reg,
+        phone=_opt_str(obj["phone"], "phone"),
+        channel=_opt_str(obj["channel"], "channel"),
+        terms_version=version,
+        accepted_at=accepted_at,
+        kiosk=_stamp(obj["kiosk"]),
     )
 
 

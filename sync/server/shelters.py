@@ -55,6 +55,7 @@ from kiosk.shelter_record import (
     CHECKIN_PROGRAM_ID,
     CheckinCardRecord,
     CheckinRecord,
+    ContactRecord,
     Event,
     Method,
     parse_shelter_plaintext,
@@ -105,7 +106,7 @@ def token_hash(person_secret: bytes, token: str) -> bytes:
 class _Row:
     envelope: Envelope = field(repr=False)
     digest: bytes = field(repr=False)
-    record: CheckinRecord | CheckinCardRecord | None = field(repr=False)
+    record: CheckinRecord | CheckinCardRecord | ContactRecord | None = field(repr=False)
     subject: bytes | None = field(repr=False)
     flags: tuple[str, ...]
     reason: str | None  # a stored rejection
@@ -158,6 +159,8 @@ class ShelterIngestor:
         subject: bytes | None = None
         if isinstance(record, CheckinCardRecord):
             return _Row(env, digest, record, token_hash(self._ctx.keys.person_secret, record.token), (), None)
+        if isinstance(record, ContactRecord):
+            return _Row(env, digest, record, None, (), None)
         if record.event is Event.ARRIVAL:
             if record.method is Method.CARD:
                 assert record.auth_certificate is not None
@@ -222,6 +225,7 @@ class ShelterIngestor:
             record_rows: list[tuple[object, ...]] = []
             checkin_rows: list[tuple[object, ...]] = []
             card_rows: list[tuple[object, ...]] = []
+            contact_rows: list[tuple[object, ...]] = []
             seen: dict[str, bytes] = {}
             counts: Counter[str] = Counter()
             max_seq = 0
@@ -262,6 +266,18 @@ class ShelterIngestor:
                     continue
                 outcomes.append(Outcome(rid, RecordStatus.ACCEPTED))
                 record = row.record
+                if isinstance(record, ContactRecord):
+                    contact_rows.append(
+                        (
+                            record.registration_record_id,
+                            rid,
+                            record.kiosk.clock,
+                            int(record.phone is None),
+                            pack(env.header_bytes(), env.ct, env.sig),
+                        )
+                    )
+                    counts["contact"] += 1
+                    continue
                 if isinstance(record, CheckinCardRecord):
                     assert row.subject is not None
                     card_rows.append((row.subject, record.registration_record_id, rid, record.kiosk.clock))
@@ -315,6 +331,24 @@ class ShelterIngestor:
                             ("token_hash", "registration_record_id", "record_id", "issued_at"),
                             [card],
                         )
+            for contact in contact_rows:
+                # the latest contact by the kiosk clock wins (a withdrawal is a contact too)
+                prior_contact = tx.one(
+                    "SELECT given_at FROM shelter_contacts WHERE registration_record_id = ?", (contact[0],)
+                )
+                if prior_contact is None:
+                    insert_rows(
+                        tx,
+                        "shelter_contacts",
+                        ("registration_record_id", "record_id", "given_at", "withdrawn", "envelope"),
+                        [contact],
+                    )
+                elif as_datetime(prior_contact[0]) < as_datetime(contact[2]):
+                    tx.execute(
+                        "UPDATE shelter_contacts SET record_id = ?, given_at = ?, withdrawn = ?, envelope = ?"
+                        " WHERE registration_record_id = ?",
+                        (contact[1], contact[2], contact[3], contact[4], contact[0]),
+                    )
             if max_seq:
                 # the outbox numbers check-ins and registrations in one sequence: keep the device's
                 # high-water mark so the registration path sees no false gaps
@@ -691,23 +725,38 @@ NOTICE_COLUMNS = ("registration_id", "name", "address", "channel", "contact")
 def notice_list(db: Database, keys: ServerKeys, area: str, *, operator: Operator) -> list[dict[str, Any]]:
     """Disaster-service registrations whose address lies in ``area``, for an evacuation notice.
 
-    Today's registration record has no contact field, so ``channel`` is ``"address"`` (a notice by
-    post or in person at the registered address) and ``contact`` is empty; docs/shelter.md §6 says
-    how an optional phone contact would be added with its own consent.
+    ``channel`` is ``sms`` or ``voice`` with the phone number in ``contact`` when the resident gave
+    an optional contact with its own consent (``madoguchi.contact/1``, not withdrawn); otherwise
+    ``address`` (a notice by post or in person at the registered address) and ``contact`` empty.
     """
+    contacts: dict[str, tuple[str, str]] = {}
     with db.transaction(exclusive=True) as tx:
         _bulk_open(tx, db.dialect, operator, "shelter.notice_list.open", {"area": area})
         residents = _disaster_registrations(tx, keys, area)
-    return [
-        {
-            "registration_id": rid,
-            "name": r["name"],
-            "address": r["address"],
-            "channel": "address",
-            "contact": None,
-        }
-        for _, rid, r in residents
-    ]
+        ids = [rid for _, rid, _ in residents]
+        for start in range(0, len(ids), 500):
+            frag, params = tx.any_of(ids[start : start + 500])
+            sql = (
+                "SELECT registration_record_id, envelope FROM shelter_contacts"  # noqa: S608
+                f" WHERE withdrawn = 0 AND registration_record_id {frag}"
+            )
+            for reg, blob in tx.execute(sql, params):
+                record = parse_shelter_plaintext(_open(keys, bytes(blob)))
+                if isinstance(record, ContactRecord) and record.phone and record.channel:
+                    contacts[str(reg)] = (record.channel, record.phone)
+    out = []
+    for _, rid, r in residents:
+        channel, contact = contacts.get(rid, ("address", None))
+        out.append(
+            {
+                "registration_id": rid,
+                "name": r["name"],
+                "address": r["address"],
+                "channel": channel,
+                "contact": contact,
+            }
+        )
+    return out
 
 
 # --- retention -------------------------------------------------------------------------------------
@@ -726,6 +775,11 @@ def purge_checkins(
             "DELETE FROM records WHERE program_id = ? AND received_at < ?", (CHECKIN_PROGRAM_ID, cutoff)
         )
         tx.execute("DELETE FROM checkins WHERE received_at < ?", (cutoff,))
+        # printed-card tokens and notice contacts live as long as their registration
+        for table in ("checkin_cards", "shelter_contacts"):
+            tx.execute(
+                f"DELETE FROM {table} WHERE registration_record_id NOT IN (SELECT record_id FROM registrations)"  # noqa: S608, E501
+            )
         audit.append(
             tx,
             db.dialect,

@@ -171,3 +171,73 @@ def test_purge_removes_old_checkins_only(ctx: ServerContext, tmp_path: Path) -> 
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
     assert shelters.purge_checkins(ctx.db, retention_days=30, actor="cli", now=later)["checkins"] == 1
     assert shelters.summary(ctx.db, SHELTERS)[0]["headcount"] == 0
+
+
+def _seal_from_booth(ctx: ServerContext, kiosk, record) -> None:  # type: ignore[no-untyped-def]
+    kiosk.seq += 1
+    env = seal(
+        record.plaintext(),
+        record_id=record.record_id,
+        kiosk_id=kiosk.kiosk_id,
+        seq=kiosk.seq,
+        program_id=CHECKIN_PROGRAM_ID,
+        server_public_key=kiosk.server_public_key,
+        device_key=kiosk.device_key,
+        created_at=record.kiosk.clock,
+    )
+    report = Ingestor(ctx).ingest(kiosk.kiosk_id, [env.to_json()])
+    assert [o.status.value for o in report.outcomes] == ["accepted"], report.outcomes
+
+
+def test_notice_list_uses_a_consented_contact_until_withdrawn(ctx: ServerContext) -> None:
+    from kiosk.shelter_record import ContactRecord
+
+    b = booth(ctx)
+    reg = register(ctx, b, "miyagi-sendai")
+    register(ctx, b, "miyagi-elderly")
+    now = dt.datetime.now(dt.UTC)
+
+    def contact(phone: str | None, channel: str | None, at: dt.datetime) -> ContactRecord:
+        return ContactRecord(
+            str(uuid.uuid4()),
+            reg,
+            phone,
+            channel,
+            "miyagi-notice-contact-1",
+            at,
+            KioskStamp(b.kiosk_id, at, 50),
+        )
+
+    _seal_from_booth(ctx, b, contact("09012345678", "sms", now))
+    token = shelters.add_operator(ctx.db, "op", actor="cli")
+    op = shelters.Operator("op", token, "evacuation order")
+    by_name = {n["name"]: n for n in shelters.notice_list(ctx.db, ctx.keys, "宮城県", operator=op)}
+    assert (by_name["佐藤　花子"]["channel"], by_name["佐藤　花子"]["contact"]) == ("sms", "09012345678")
+    others = [n for name, n in by_name.items() if name != "佐藤　花子"]
+    assert [(n["channel"], n["contact"]) for n in others] == [("address", None)]
+    _seal_from_booth(ctx, b, contact(None, None, now - dt.timedelta(minutes=5)))  # older: ignored
+    by_name = {n["name"]: n for n in shelters.notice_list(ctx.db, ctx.keys, "宮城県", operator=op)}
+    assert by_name["佐藤　花子"]["channel"] == "sms"
+    _seal_from_booth(ctx, b, contact(None, None, now + dt.timedelta(minutes=5)))  # withdrawal
+    by_name = {n["name"]: n for n in shelters.notice_list(ctx.db, ctx.keys, "宮城県", operator=op)}
+    assert (by_name["佐藤　花子"]["channel"], by_name["佐藤　花子"]["contact"]) == ("address", None)
+
+
+def test_contact_record_is_strict() -> None:
+    from kiosk.errors import RecordFormatError
+    from kiosk.shelter_record import ContactRecord
+
+    stamp = KioskStamp("booth-1", dt.datetime.now(dt.UTC), 1)
+    rid, reg = str(uuid.uuid4()), str(uuid.uuid4())
+    for phone, channel in (
+        ("0312", "sms"),
+        ("09012345678", None),
+        ("09012345678", "fax"),
+        ("+819012345678", "sms"),
+    ):
+        with pytest.raises(RecordFormatError):
+            ContactRecord(rid, reg, phone, channel, "t-1", stamp.clock, stamp)
+    ok = ContactRecord(rid, reg, "0312345678", "voice", "t-1", stamp.clock, stamp)
+    from kiosk.shelter_record import parse_shelter_plaintext
+
+    assert parse_shelter_plaintext(ok.plaintext()).plaintext() == ok.plaintext()  # kiosk clocks are ms

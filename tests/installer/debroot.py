@@ -171,10 +171,13 @@ class DebianRoot:
         return done
 
     def dpkg_install(self, deb: Path) -> subprocess.CompletedProcess[str]:
-        """Copy ``deb`` into the root and ``dpkg -i`` it (keeping modified conffiles, non-interactive)."""
+        """Copy ``deb`` into the root and ``dpkg -i`` it (keeping modified conffiles, non-interactive).
+
+        ``--force-unsafe-io``: no fsync per unpacked file (~9,000 of them), which is most of an
+        install's time on a throw-away root and changes nothing the tests look at."""
         inside = Path("/tmp") / deb.name
         shutil.copy(deb, self.path / inside.relative_to("/"))
-        return self.run(f"DEBIAN_FRONTEND=noninteractive dpkg --force-confold -i {inside}")
+        return self.run(f"DEBIAN_FRONTEND=noninteractive dpkg --force-confold --force-unsafe-io -i {inside}")
 
     def file(self, path: str) -> Path:
         """An absolute path inside the root, as seen from this machine."""

@@ -33,6 +33,10 @@ DEBIAN_PACKAGES=(
   pulseaudio pulseaudio-utils
   # the installer's own checks (tests/test_installer.py): shell lint and systemd unit verification
   shellcheck systemd
+  # the Debian package (installer/build-deb.sh, tests/installer): debhelper builds it, lintian
+  # checks it, debootstrap makes the throw-away Debian root it is installed into; cage is the
+  # kiosk session's compositor (systemd-analyze verify checks its ExecStart binary exists)
+  debhelper dpkg-dev debootstrap lintian cage
 )
 
 die() { echo "setup: $*" >&2; exit 1; }

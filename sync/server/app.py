@@ -30,6 +30,7 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -301,6 +302,7 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         # /openapi.json for tools and for docs served from an operator's own machine)
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(_no_unknown_query)],
     )
     ingestor = Ingestor(ctx)
     gate = _Gate(ctx.options.max_inflight_batches)
@@ -576,7 +578,72 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
     from sync.server.shelters_api import install as install_shelters  # docs/shelter.md §10
 
     install_shelters(app, ctx)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _truthful_openapi(
+                get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def _truthful_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's schema with the answers this app really gives.
+
+    FastAPI documents its own 422 body (``HTTPValidationError``) for any route with parameters, but
+    the app answers every error with :class:`ErrorBody`; and every route can answer 400 (an unknown
+    query parameter, a malformed ``Content-Length``), which FastAPI cannot know.
+    """
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "the request does not match the API schema",
+                    "content": _ERROR_CONTENT,
+                }
+            responses.setdefault("400", {"description": "malformed request", "content": _ERROR_CONTENT})
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorBody" not in components:
+        components["ErrorBody"] = ErrorBody.model_json_schema()
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {str(p.alias) for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _no_unknown_query(request: Request) -> None:
+    """App-wide dependency: a query parameter a route does not declare is refused (400), as an
+    unknown JSON field is: a value the server ignores is one the client thinks it sent."""
+    if not request.scope.get("query_string"):
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = names
+    if not set(request.query_params.keys()) <= names:
+        raise StarletteHTTPException(400, "unknown query parameter")
 
 
 _GRANT_STATUS = {

@@ -573,3 +573,19 @@ def test_a_record_dated_before_its_device_was_enrolled_goes_to_review(server: Ru
     )
     assert _upload(server, "kiosk-years-back", [recent]).json()["results"][0]["status"] == "accepted"
     assert _decision(server, recent.record_id)[0] == "granted"
+
+
+def test_unknown_query_parameters_are_refused_and_documented(server: RunningServer) -> None:
+    with server.client() as client:
+        assert client.get("/v1/health").status_code == 200
+        reply = client.get("/v1/health", params={"debug": "1"})
+        assert reply.status_code == 400
+        assert reply.json()["error"] == "http_error"
+        spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for item in spec["paths"].values():
+        for op in item.values():
+            assert "400" in op["responses"]
+            if "422" in op["responses"]:
+                schema = op["responses"]["422"]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}

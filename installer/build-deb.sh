@@ -31,6 +31,11 @@ COMPRESSION=gzip
 
 die() { echo "build-deb: $*" >&2; exit 2; }
 
+# Directories matching a glob in a directory, newest first, one per line.
+newest_first() {
+  find "$1" -mindepth 1 -maxdepth 1 -type d -name "$2" -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-
+}
+
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) [ $# -ge 2 ] || die "--out needs a directory"; OUT=$2; shift 2 ;;
@@ -78,7 +83,7 @@ print("\n".join(d["build-system"]["requires"] + d["project"]["dependencies"]))' 
     >"$CACHE/wheelhouse.log" 2>&1 || { tail -n 20 "$CACHE/wheelhouse.log" >&2; die "pip wheel failed; see $CACHE/wheelhouse.log"; }
   touch "$WHEELHOUSE/.complete"
   # Wheelhouses of older dependency sets (~300 MB each): only the two newest are kept.
-  ls -1dt "$CACHE"/wheelhouse-*/ | tail -n +3 | xargs -r rm -rf
+  newest_first "$CACHE" 'wheelhouse-*' | tail -n +3 | xargs -r rm -rf
 fi
 wheelhouse_s=$(awk -v s="$wheelhouse_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
@@ -119,23 +124,30 @@ else
   cp "$BUILD/build.log" "$DONE/"
   rm -rf "$BUILD"
   # Only the last few builds are kept.
-  ls -1dt "$CACHE"/done/*/ | tail -n +5 | xargs -r rm -rf
+  newest_first "$CACHE/done" '*' | tail -n +5 | xargs -r rm -rf
   touch "$DONE/.complete"
 fi
 cp "$DONE"/*.deb "$OUT"/
-debs=$(cd "$DONE" && ls -1 ./*.deb | sed 's|^\./||' | tr '\n' ' ' | sed 's/ $//')
+debs=()
+for deb in "$DONE"/*.deb; do debs+=("$(basename "$deb")"); done
 
+# lintian takes minutes on ~9,000 files: its report is kept with the build it checked.
 if [ "$LINTIAN" -eq 1 ]; then
   command -v lintian >/dev/null || die "lintian not found: run scripts/setup.sh"
-  (cd "$DONE" && lintian --no-tag-display-limit --info ./*.changes) || true
+  if [ ! -f "$DONE/lintian.txt" ]; then
+    # lintian exits non-zero when it reports errors: the report is the result, not the exit code.
+    lintian --no-tag-display-limit "$DONE"/*.changes >"$DONE/lintian.partial" 2>&1 || true
+    mv "$DONE/lintian.partial" "$DONE/lintian.txt"
+  fi
+  cat "$DONE/lintian.txt"
 fi
 
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 size=$(stat -c %s "$DONE"/madoguchi_*.deb)
-echo "build-deb: $debs in $OUT (${elapsed} s, cached: $cached)" >&2
+echo "build-deb: ${debs[*]} in $OUT (${elapsed} s, cached: $cached)" >&2
 if [ "$JSON" -eq 1 ]; then
   printf '{"version": "%s", "debs": [%s], "size_bytes": %s, "installed_kib": %s, "build_s": %s, "wheelhouse_s": %s, "dpkg_buildpackage_s": %s, "cached": %s}\n' \
-    "$VERSION" "$(printf '"%s",' $debs | sed 's/,$//')" "$size" \
+    "$VERSION" "$(printf '"%s",' "${debs[@]}" | sed 's/,$//')" "$size" \
     "$(dpkg-deb -f "$DONE"/madoguchi_*.deb Installed-Size)" "$elapsed" "$wheelhouse_s" \
     "$(cat "$DONE/package_s")" "$cached"
 fi

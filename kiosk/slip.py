@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from kiosk.i18n import Message
-from kiosk.messages import ANTI_FRAUD, localize
+from kiosk.messages import ANTI_FRAUD, date_text, localize
 from kiosk.programs import AwardKind, Program
 
 TITLE: Final = Message("slip.title", "Registration receipt")
@@ -75,16 +75,11 @@ class Slip:
 
 
 def _date(language: str, when: datetime | None = None, *, day: object = None) -> str:
-    """A date (and time) the way the language writes it; Japanese uses 2026年12月3日 10:05."""
+    """A date (and time) the way the language writes it (the catalogue's ``date``:
+    2026年12月3日 10:05, 03/12/2026 10:05, 2026-12-03 10:05)."""
     if when is not None:
-        if language.startswith("ja") or language == "zh-Hans":
-            return f"{when.year}年{when.month}月{when.day}日 {when:%H:%M}"
-        return f"{when:%Y-%m-%d %H:%M}"
-    text = str(day)
-    if language.startswith("ja") or language == "zh-Hans":
-        year, month, dom = text.split("-")
-        return f"{int(year)}年{int(month)}月{int(dom)}日"
-    return text
+        return f"{date_text(when.date(), language)} {when:%H:%M}"
+    return date_text(day if isinstance(day, date) else date.fromisoformat(str(day)), language)
 
 
 def build_slip(

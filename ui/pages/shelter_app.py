@@ -56,7 +56,7 @@ def run_shelter_kiosk(
     from sync.device import DeviceStore
     from sync.errors import SyncError
     from sync.outbox import OUTBOX_FILE, Outbox
-    from ui.pages.shelter import ShelterScreen
+    from ui.pages.shelter import ShelterScreen, text
     from ui.theme import apply_theme
 
     try:
@@ -89,7 +89,7 @@ def run_shelter_kiosk(
     layout = QVBoxLayout(central)
     layout.addWidget(screen)
     window.setCentralWidget(central)
-    window.setWindowTitle(f"避難所の受付 — {shelter.shelter.name(settings.language)}")
+    window.setWindowTitle(f"{text('title', settings.language)} — {shelter.shelter.name(settings.language)}")
     bridge = _Bridge()
     bridge.tapped.connect(screen.card_tapped)
     bridge.failed.connect(lambda reason: screen.show_outcome(_refused(reason)))

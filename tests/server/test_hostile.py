@@ -545,6 +545,12 @@ def test_clock_policy_boundaries(server: RunningServer) -> None:
     ok = kiosk.make(clock=now + MAX_CLOCK_SKEW - timedelta(minutes=2), **fcfs)
     assert _upload(server, "kiosk-clock", [ok]).json()["results"][0]["status"] == "accepted"
     assert _decision(server, ok.record_id)[0] == "granted"
+    # a little before the previous accepted record (within the skew: an NTP step back): normal
+    step_back = kiosk.make(clock=now + timedelta(minutes=2), persona_name="miyagi-sendai", **fcfs)
+    assert _upload(server, "kiosk-clock", [step_back]).json()["results"][0]["status"] == "accepted"
+    decision, flags = _decision(server, step_back.record_id)
+    assert decision == "already_granted"  # the same resident: the award rules ran, no review
+    assert "clock_out_of_bounds" not in flags
     # before the device's previous accepted record (beyond the skew): review, not a grant
     back = kiosk.make(clock=now - timedelta(hours=1), persona_name="miyagi-sendai", **fcfs)
     reply = _upload(server, "kiosk-clock", [back])

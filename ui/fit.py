@@ -88,12 +88,9 @@ def _check_button(widget: QPushButton) -> list[str]:
     wide = max((metrics.horizontalAdvance(line) for line in lines), default=0)
     if wide > contents.width() + _TOLERANCE:
         problems.append(f"{_where(widget)}: text {wide} px wide in {contents.width()} px")
-    if (
-        isinstance(widget, WrapButton)
-        and widget.heightForWidth(widget.width()) > widget.height() + _TOLERANCE
-    ):
-        need = widget.heightForWidth(widget.width())
-        problems.append(f"{_where(widget)}: {len(lines)} lines need {need} px, has {widget.height()}")
+    high = len(lines) * metrics.lineSpacing() if len(lines) > 1 else metrics.height()
+    if high > contents.height() + _TOLERANCE:
+        problems.append(f"{_where(widget)}: {len(lines)} lines need {high} px, has {contents.height()}")
     return problems
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QFontMetrics, QResizeEvent
+from PySide6.QtGui import QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
 
 from ui.text import keep_phrases, wrap_lines
@@ -68,6 +68,7 @@ class WrapButton(QPushButton):
         self._text = ""
         self._joined = ""
         self._hfw: dict[int, int] = {}
+        self._stale = True
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -93,6 +94,9 @@ class WrapButton(QPushButton):
         option = QStyleOptionButton()
         self.initStyleOption(option)
         option.text = ""
+        # Sized as if focused: the theme's focus ring is thicker than the border, and the text
+        # must not lose room (or the button grow) when focus arrives.
+        option.state |= QStyle.StateFlag.State_HasFocus
         return option
 
     def _outer(self, content: QSize) -> QSize:
@@ -143,7 +147,18 @@ class WrapButton(QPushButton):
         self.updateGeometry()
 
     def _show_lines(self) -> None:
+        """Break the text for the current width; a hidden button waits until it is shown (most
+        pages are hidden: wrapping every one at start-up cost ~80 ms of the idle screen's time)."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         super().setText("\n".join(self.lines()))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale:
+            self._show_lines()
+        super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -18,7 +18,8 @@ outbox or the runner (those live on the card worker thread, :mod:`ui.controller`
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QResizeEvent
@@ -48,6 +49,9 @@ from ui.pages.pin import LastTryPage, PinPage
 from ui.pages.result import ConfirmPage, EligibilityPage, NotEligiblePage, ReceiptPage
 from ui.pages.welcome import IdlePage, LanguagePage
 from ui.widgets import WrapButton, button, label, set_button_text
+
+if TYPE_CHECKING:
+    from ui.assist import Assistance
 
 #: Language code -> its name in its own script (the picker's and the header's labels).
 LANGUAGE_NAMES: Final[dict[str, str]] = dict(LANGUAGES)
@@ -102,6 +106,9 @@ class KioskWindow(QMainWindow):
             self.training_bar = self._training_bar()
             layout.addWidget(self.training_bar)
         layout.addWidget(self._header())
+        self._chrome = layout
+        #: Voice, keypad, text size and contrast (issue 13): attached by the app (ui/assist.py).
+        self.assist: Assistance | None = None
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -247,6 +254,9 @@ class KioskWindow(QMainWindow):
                 previous.wipe()  # leaving the pad: no half-typed PIN stays behind
             self.stack.setCurrentWidget(page)
             self._focus(page)
+        self._fit(page)
+        if self.assist is not None:
+            self.assist.shown(state)  # the bar's labels; the screen's voice prompt
 
     @staticmethod
     def _focus(page: Page) -> None:
@@ -277,6 +287,28 @@ class KioskWindow(QMainWindow):
         for page in self.pages.values():
             page.apply_metrics(metrics)
 
+    def _fit(self, page: Page) -> None:
+        """The last rule of the layout: a screen whose content needs more height than the window
+        has (a long text at 特大 on a landscape screen) is drawn a little smaller, in steps of
+        12 %, at most four times, rather than cut off. Pages that fit are never touched; a shrunk
+        page starts again at full size when it shows its next state."""
+        metrics = self.metrics
+        layout = page.layout()
+        if metrics is None or layout is None or not layout.hasHeightForWidth():
+            return
+        if page.shrink != 1.0:
+            page.shrink = 1.0
+            page.setStyleSheet("")
+            page.apply_metrics(metrics)
+        for _ in range(4):
+            layout.activate()
+            if layout.totalHeightForWidth(page.width()) <= page.height():
+                return
+            page.shrink *= 0.88
+            smaller = replace(metrics, scale=round(metrics.scale * page.shrink, 3))
+            page.setStyleSheet(size_sheet(smaller))
+            page.apply_metrics(smaller)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.apply_metrics()
@@ -296,11 +328,21 @@ class KioskWindow(QMainWindow):
         self._idle_language = None
         for page in self.pages.values():
             page.wipe()
+        if self.assist is not None:
+            self.assist.wiped()  # the next resident starts with the default size, contrast, voice
 
     def alarm(self, on: bool) -> None:
-        """Card-left-behind alarm: the take-card page shows it; the bell sounds."""
+        """Card-left-behind alarm: the take-card page shows it; the bell (and, with the assistance
+        attached, the rising chime and the voice) sounds."""
         if on:
             QApplication.beep()
+        if self.assist is not None:
+            self.assist.alarm(on)
+
+    def attach_assistance(self, assist: Assistance) -> None:
+        """Put the assistance bar (listen again, text size, contrast, voice) under the header."""
+        self.assist = assist
+        self._chrome.insertWidget(self._chrome.indexOf(self.stack), assist.bar)
 
     def warn(self, seconds: int, ms_per_second: int = 1000) -> None:
         """Timeout warning: start the on-screen countdown, sound the bell."""

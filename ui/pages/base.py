@@ -15,8 +15,8 @@ from typing import Final
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.flow import Event, FlowState, Phase
-from ui.i18n import ui_text
 from kiosk.programs import Program
+from ui.i18n import ui_text
 from ui.layout import Metrics
 from ui.widgets import label
 
@@ -86,6 +86,8 @@ class Page(QWidget):
         self.buttons = QHBoxLayout()
         self.buttons.setSpacing(24)
         self._finished = False
+        #: Below 1 when the window drew this page smaller to fit it (KioskWindow._fit).
+        self.shrink = 1.0
 
     def finish_layout(self) -> None:
         """Stretch under both columns, then the row of buttons at the bottom."""

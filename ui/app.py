@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from kiosk.flow import CardInserted, CardRemoved, Flow, FlowSettings
 from kiosk.programs import load_programs
 from kiosk.settings import KioskSettings, offered_subset
+from kiosk.station import load_station
+from ui.assist import attach
 from ui.controller import KioskController
 from ui.pages.choice import ProgramPage
 from ui.window import KioskWindow
@@ -119,6 +121,9 @@ class KioskApp:
         program_page = self.window.pages["program"]
         assert isinstance(program_page, ProgramPage)
         program_page.offer(tuple(programs.values()))
+        # issue 13: voice, keypad, text size / contrast, pictures, printer ([reader] [voice] [printer])
+        self.station = load_station(settings.path)
+        self.assist = attach(self.window, mode=settings.mode, station=self.station)
         self.window.show_state(self.flow.initial())
         self.controller = KioskController(
             self.window, self._make_runner, on_close=self._close, ms_per_second=ms_per_second

@@ -36,6 +36,8 @@ from ui.widgets import button, set_button_text
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QPushButton
 
+    from ui.window import KioskWindow
+
 LISTEN_AGAIN: Final = Message("assist.listen_again", "Listen again")
 # TRANSLATORS: {size} is one of the three size names below.
 TEXT_SIZE: Final = Message("assist.text_size", "Text size: {size}")
@@ -116,6 +118,7 @@ class Assistance:
         self.keypad.install()
         self._spoken: tuple[str, str] | None = None
         self._state: FlowState | None = None
+        self._pin_count = 0
 
     # -- from the window ----------------------------------------------------------------------------
 
@@ -136,7 +139,13 @@ class Assistance:
             self._say(language, prompt)
 
     def pin_progress(self, count: int) -> None:
-        """The PIN pad's digit count changed: "N digits entered" (the count, never a digit)."""
+        """The PIN pad's digit count changed: "N digits entered" (the count, never a digit). The
+        pad's own resets (a new screen, after OK) are not spoken."""
+        last, self._pin_count = self._pin_count, count
+        if count == last or (count == 0 and self.current_page() != "pin"):
+            return
+        if count == 0 and last == 4:
+            return  # submitted: the next screen speaks
         self._say(self.language(), f"digits.{count}")
 
     def alarm(self, on: bool) -> None:
@@ -188,3 +197,49 @@ class Assistance:
         except PromptMissingError:
             # a kiosk whose prompt cache was not built stays usable (the voice test fails the build)
             self.voice.last = (prompt,)
+
+
+def attach(
+    window: KioskWindow,
+    *,
+    mode: KioskMode,
+    station: StationSettings | None = None,
+    prompts: Path | None = None,
+) -> Assistance:
+    """Give ``window`` its assistance: the bar under the header, the voice, the keypad, and the
+    station's reader position, mode and printer on the pages that use them."""
+    from ui.pages.card import BusyPage, TakeCardPage, WaitCardPage
+    from ui.pages.error import ErrorPage
+    from ui.pages.pin import PinPage
+    from ui.pages.result import ReceiptPage
+    from ui.receipt_print import make_printer
+
+    station = station or StationSettings()
+    pages = window.pages
+
+    def pin_pad() -> QWidget | None:
+        page = pages["pin"]
+        return page.pad if isinstance(page, PinPage) and window.current_page() == "pin" else None
+
+    assist = Assistance(
+        window,
+        post=window.intent.emit,
+        language=window.language,
+        current_page=window.current_page,
+        pin_pad=pin_pad,
+        station=station,
+        mode=mode,
+        prompts=prompts,
+    )
+    for page in pages.values():
+        if isinstance(page, WaitCardPage | BusyPage | TakeCardPage):
+            page.set_station(mode, station.reader_position)
+        elif isinstance(page, ErrorPage | PinPage):
+            page.set_mode(mode)
+        elif isinstance(page, ReceiptPage):
+            page.printing.printer = make_printer(station.printer)
+    pin = pages["pin"]
+    if isinstance(pin, PinPage):
+        pin.pad.progressed.connect(assist.pin_progress)
+    window.attach_assistance(assist)
+    return assist

@@ -34,6 +34,8 @@ class PinPad(QWidget):
     """Digits, dots, delete/clear and OK. ``submitted`` carries the ``bytearray`` (ownership moves)."""
 
     submitted = Signal(object)
+    #: The number of digits typed (never a digit): the voice says "N digits entered".
+    progressed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,3 +151,4 @@ class PinPad(QWidget):
         self.dots.setAccessibleName(progress)
         self.progress.setText(progress)
         self.ok_key.setEnabled(self._count == PIN_LENGTH)
+        self.progressed.emit(self._count)

@@ -156,34 +156,55 @@ def null_sink(tmp_path: Path) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def test_prompts_play_through_the_audio_device(
-    qtbot: QtBot, prompts: Path, null_sink: str, tmp_path: Path
-) -> None:
-    recording = tmp_path / "rec.raw"
-    with recording.open("wb") as out:
+def _child(mode: str, null_sink: str, recording: Path | None = None) -> list[list[str]]:
+    """Run tests/ui/voice_child.py (a fresh process: QtMultimedia meets PulseAudio once per
+    process) against the null sink, optionally recording its monitor meanwhile."""
+    import json
+    import sys
+
+    env = dict(os.environ, PULSE_SERVER=null_sink, QT_QPA_PLATFORM="offscreen")
+    recorder = None
+    out = None
+    if recording is not None:
+        out = recording.open("wb")
         recorder = subprocess.Popen(
             ["parec", "--server", null_sink, "-d", "madoguchi_null.monitor", "--raw",
              "--format=s16le", "--channels=1", "--rate=16000"],
             stdout=out,
         )  # fmt: skip
-        try:
-            guide = VoiceGuide(prompts, volume=1.0)
-            played: list[tuple[str, str]] = []
-            guide.played.connect(lambda prompt_id, language: played.append((prompt_id, language)))
-            guide.say("en", "digits.2")
-            qtbot.waitUntil(lambda: ("digits.2", "en") in played, timeout=10000)
-            qtbot.waitUntil(lambda: not guide.is_playing(), timeout=20000)
-            guide.alarm("ja")  # the chime, then the voice
-            qtbot.waitUntil(lambda: ("alarm", "ja") in played, timeout=10000)
-            guide.stop()
-            qtbot.wait(300)
-        finally:
+    try:
+        child = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("voice_child.py")), mode],
+            env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    finally:
+        if recorder is not None and out is not None:
+            time.sleep(0.3)
             recorder.terminate()
             recorder.wait(timeout=10)
-    assert played[:3] == [("digits.2", "en"), (CHIME_ID, "ja"), ("alarm", "ja")]
-    samples = array.array("h", recording.read_bytes()[: len(recording.read_bytes()) // 2 * 2])
+            out.close()
+    assert child.returncode == 0, child.stderr[-2000:]
+    played: list[list[str]] = json.loads(child.stdout.strip().splitlines()[-1])
+    return played
+
+
+def test_prompts_play_through_the_audio_device(prompts: Path, null_sink: str, tmp_path: Path) -> None:
+    recording = tmp_path / "rec.raw"
+    played = _child("prompts", null_sink, recording)
+    assert played[:3] == [["digits.2", "en"], [CHIME_ID, "ja"], ["alarm", "ja"]]
+    data = recording.read_bytes()
+    samples = array.array("h", data[: len(data) // 2 * 2])
     loud = sum(1 for s in samples if abs(s) > 2000)
     assert loud > 1600, f"the null sink heard {loud} loud samples of {len(samples)}"
+
+
+def test_registration_with_voice_plays_every_screens_prompt(prompts: Path, null_sink: str) -> None:
+    """A whole registration through the screens with the voice on: every screen after the attract
+    screen (silent: docs/ui.md) had its prompt played, and the pad spoke the digit count."""
+    played = [prompt for prompt, _language in _child("registration", null_sink)]
+    for prompt in ("consent", "wait_card", "pin", "digits.4", "confirm", "receipt"):
+        assert prompt in played, (prompt, played)
+    assert "idle" not in played
 
 
 def test_voice_off_plays_nothing_but_listen_again_does(qtbot: QtBot, prompts: Path) -> None:

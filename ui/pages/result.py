@@ -22,6 +22,7 @@ from kiosk.messages import ANTI_FRAUD, QUEUED, error_text
 from ui.i18n import message, ui_text
 from ui.pages.base import Page, Post, View
 from ui.qr import qr_image
+from ui.receipt_print import ReceiptPrinting
 from ui.widgets import button, label, set_button_text
 
 
@@ -171,10 +172,18 @@ class ReceiptPage(Page):
             self.body.addWidget(widget)
         for widget in (self.qr, self.qr_hint, self.anti_fraud):
             self.aside.addWidget(widget)
-        self.ok = button(lambda: self.post(Acknowledge()), primary=True)
+        # the printed slip (issue 13): printed once; without a printer the code is to be noted
+        # and "finish" asks once before the wipe (ui/receipt_print.py)
+        self.printing = ReceiptPrinting(None)
+        self.body.addWidget(self.printing)
+        self.ok = button(self._finish, primary=True)
         self.buttons.addWidget(self.ok)
         self.finish_layout()
         self._shown_code: str | None = None
+
+    def _finish(self) -> None:
+        if self.printing.confirm_finish():
+            self.post(Acknowledge())
 
     def show_state(self, state: FlowState, view: View) -> None:
         language, program = view.language, view.program
@@ -193,9 +202,12 @@ class ReceiptPage(Page):
         self.support.setText(support if hours else support.replace("（）", "").replace(" ()", ""))
         self.anti_fraud.setText("⚠ " + message(ANTI_FRAUD, language))
         set_button_text(self.ok, ui_text("finish", language))
+        if code:
+            self.printing.show_receipt(state, program, language)
 
     def wipe(self) -> None:
         self.code.clear()
         self.code.setAccessibleName("")
         self.qr.clear()
         self._shown_code = None
+        self.printing.wipe()

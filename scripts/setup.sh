@@ -35,8 +35,9 @@ DEBIAN_PACKAGES=(
   shellcheck systemd
   # the Debian package (installer/build-deb.sh, tests/installer): debhelper builds it, lintian
   # checks it, debootstrap makes the throw-away Debian root it is installed into; cage is the
-  # kiosk session's compositor (systemd-analyze verify checks its ExecStart binary exists)
-  debhelper dpkg-dev debootstrap lintian cage
+  # kiosk session's compositor (systemd-analyze verify checks its ExecStart binary exists; Debian's
+  # cage 0.1.4 refuses to start without the Xwayland binary)
+  debhelper dpkg-dev debootstrap lintian cage xwayland
 )
 
 die() { echo "setup: $*" >&2; exit 1; }

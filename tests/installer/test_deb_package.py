@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +42,24 @@ with Outbox.open(data / OUTBOX_FILE, sealer=store.sealer(sys.argv[1])) as box:
         rid = str(uuid.uuid4())
         box.enqueue(b"{}", record_id=rid, program_id="demo")
         print(rid)
+"""
+
+
+#: Run inside cage by the installed venv: a full-screen Qt window on Wayland, reported, then exit.
+CAGE_PROBE = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication(sys.argv)
+label = QLabel("madoguchi")
+label.showFullScreen()
+def report():
+    screen = app.primaryScreen().geometry()
+    size = (label.width(), label.height(), screen.width(), screen.height())
+    print(app.platformName(), label.isFullScreen(), *size, flush=True)
+    app.quit()
+QTimer.singleShot(1000, report)
+sys.exit(app.exec())
 """
 
 
@@ -116,6 +135,35 @@ def test_install_enroll_queue_upgrade_drain_remove_purge(
     root.dpkg_install(release.session)
     assert root.file("/etc/systemd/system/graphical.target.wants/madoguchi-cage.service").is_symlink()
     assert root.file("/etc/pam.d/madoguchi-kiosk").is_file()
+    # Every installed unit verifies against the installed system (ExecStart binaries included).
+    for name in ("madoguchi-kiosk", "madoguchi-server", "madoguchi-cage"):
+        done = subprocess.run(
+            [
+                "systemd-analyze",
+                "verify",
+                "--man=no",
+                f"--root={root.path}",
+                f"/lib/systemd/system/{name}.service",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (done.stdout + done.stderr).strip() == "", (name, done.stdout, done.stderr)
+    # cage as the session runs it (unprivileged, no -s), with the package's Qt on Wayland: wlroots'
+    # headless backend and software renderer stand in for the kiosk's DRM display.
+    root.file("/tmp/cage-probe.py").write_text(CAGE_PROBE, encoding="utf-8")
+    root.run("install -d -m 0700 -o madoguchi -g madoguchi /tmp/xdg")
+    done = root.run(
+        "env XDG_RUNTIME_DIR=/tmp/xdg WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 "
+        "QT_QPA_PLATFORM=wayland QT_WAYLAND_DISABLE_WINDOWDECORATION=1 "
+        "timeout 60 cage -d -- /opt/madoguchi/venv/bin/python /tmp/cage-probe.py",
+        user="madoguchi",
+    )
+    platform, fullscreen, width, height, screen_w, screen_h = done.stdout.split()
+    assert (platform, fullscreen) == ("wayland", "True"), done.stdout + done.stderr
+    assert (int(width), int(height)) == (int(screen_w), int(screen_h)) != (0, 0)
 
     server_key = X25519PrivateKey.generate()
     with ToyServer(server_key) as srv:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum, unique
+from functools import cache
 from typing import Final
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -47,29 +48,36 @@ class KeypadAction(Enum):
     VOICE_TOGGLE = "voice_toggle"
 
 
-_KEYS: Final = {
-    Qt.Key.Key_Plus: KeypadAction.NEXT,
-    Qt.Key.Key_Down: KeypadAction.NEXT,
-    Qt.Key.Key_Right: KeypadAction.NEXT,
-    Qt.Key.Key_Minus: KeypadAction.PREVIOUS,
-    Qt.Key.Key_Up: KeypadAction.PREVIOUS,
-    Qt.Key.Key_Left: KeypadAction.PREVIOUS,
-    Qt.Key.Key_Enter: KeypadAction.ACTIVATE,
-    Qt.Key.Key_Return: KeypadAction.ACTIVATE,
-    Qt.Key.Key_Backspace: KeypadAction.BACK,
-    Qt.Key.Key_Delete: KeypadAction.BACK,
-    Qt.Key.Key_Escape: KeypadAction.CANCEL,
-    Qt.Key.Key_Asterisk: KeypadAction.REPEAT,
-    Qt.Key.Key_Slash: KeypadAction.VOICE_TOGGLE,
+_KEY_NAMES: Final = {
+    "Key_Plus": KeypadAction.NEXT,
+    "Key_Down": KeypadAction.NEXT,
+    "Key_Right": KeypadAction.NEXT,
+    "Key_Minus": KeypadAction.PREVIOUS,
+    "Key_Up": KeypadAction.PREVIOUS,
+    "Key_Left": KeypadAction.PREVIOUS,
+    "Key_Enter": KeypadAction.ACTIVATE,
+    "Key_Return": KeypadAction.ACTIVATE,
+    "Key_Backspace": KeypadAction.BACK,
+    "Key_Delete": KeypadAction.BACK,
+    "Key_Escape": KeypadAction.CANCEL,
+    "Key_Asterisk": KeypadAction.REPEAT,
+    "Key_Slash": KeypadAction.VOICE_TOGGLE,
 }
+
+
+@cache
+def _keys() -> dict[int, KeypadAction]:
+    """Key code -> action, built at the first key press: PySide6 builds its 500-member ``Qt.Key``
+    enum on first use (about 40 ms), which the kiosk's start-up should not pay."""
+    return {getattr(Qt.Key, name).value: action for name, action in _KEY_NAMES.items()}
 
 
 def action_of(event: QKeyEvent) -> tuple[KeypadAction, int | None] | None:
     """The keypad action of a key press (and the digit for DIGIT), or ``None``."""
     key = event.key()
-    if Qt.Key.Key_0.value <= key <= Qt.Key.Key_9.value:
-        return KeypadAction.DIGIT, key - Qt.Key.Key_0.value
-    action = _KEYS.get(Qt.Key(key))
+    if 0x30 <= key <= 0x39:  # Qt.Key.Key_0 .. Key_9 are the ASCII digits
+        return KeypadAction.DIGIT, key - 0x30
+    action = _keys().get(key)
     return (action, None) if action is not None else None
 
 

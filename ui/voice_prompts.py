@@ -28,17 +28,10 @@ the screen", never the details).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import re
-import shutil
-import struct
-import subprocess
 import sys
-import tempfile
-import wave
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +212,10 @@ def mei_voice() -> Path:
 
 def render(engine: Engine, text: str, out: Path) -> None:
     """Render ``text`` with ``engine`` into the WAV file ``out``."""
+    import shutil
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="madoguchi-voice-") as tmp:
         text_file = Path(tmp) / "text.txt"
         text_file.write_text(text + "\n", encoding="utf-8")
@@ -241,6 +238,10 @@ def render(engine: Engine, text: str, out: Path) -> None:
 
 def chime(out: Path, rate: int = 22050) -> None:
     """The card-left-behind chime: three rising notes with soft attack and decay."""
+    import math
+    import struct
+    import wave
+
     frames = bytearray()
     for frequency, millis in CHIME_NOTES:
         count = rate * millis // 1000
@@ -272,6 +273,8 @@ def build(
 ) -> dict[str, dict[str, str]]:
     """Render every prompt of every language that is not in the cache yet; write the index
     ``{language: {prompt_id: file name}}`` and return it."""
+    import hashlib
+
     target = directory or default_dir()
     target.mkdir(parents=True, exist_ok=True)
     index: dict[str, dict[str, str]] = {}

@@ -68,24 +68,13 @@ DISK_WARN_BYTES: Final = 1024 * 1024 * 1024
 #: "Virtual PCD" is vsmartcard's virtual reader, whose virtual card answers with a type B ATR.
 KNOWN_TYPE_B_READERS: Final[tuple[str, ...]] = (
     "SONY FeliCa RC-S300",
-    "SONY FeliCa RC-S380",
-    "Sony FeliCa Port/PaSoRi",
     "ACS ACR1251",
     "ACS ACR1252",
-    "ACS ACR1255U",
-    "ACS ACR1281U",
-    "ACS ACR122U",
     "Identiv uTrust 3700 F",
     "Identiv uTrust 3701 F",
-    "Identiv uTrust 3720",
-    "Identiv uTrust 3721",
-    "Identive CLOUD 4700 F",
-    "Identive Identive CLOUD 4710 F",
     "HID Global OMNIKEY 5022",
     "HID Global OMNIKEY 5422",
-    "SCM Microsystems Inc. SCL011",
-    "SCM Microsystems Inc. SCL01x",
-    "SCM Microsystems Inc. SCL3711",
+    "SCM Microsystems Inc. SCL01",
     "Virtual PCD",
 )
 

@@ -9,6 +9,7 @@ scripts, dpkg's conffile handling and the relocated venv all run for real.
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -135,6 +136,8 @@ def test_install_enroll_queue_upgrade_drain_remove_purge(
     root.dpkg_install(release.session)
     assert root.file("/etc/systemd/system/graphical.target.wants/madoguchi-cage.service").is_symlink()
     assert root.file("/etc/pam.d/madoguchi-kiosk").is_file()
+    assert "kernel.sysrq = 0" in root.file("/etc/sysctl.d/madoguchi-kiosk.conf").read_text(encoding="utf-8")
+    assert os.readlink(root.file("/etc/systemd/system/ctrl-alt-del.target")).endswith("dev/null")  # masked
     # Every installed unit verifies against the installed system (ExecStart binaries included).
     for name in ("madoguchi-kiosk", "madoguchi-server", "madoguchi-cage"):
         done = subprocess.run(

@@ -7,8 +7,9 @@
 # dependencies come from a wheelhouse cached under $MADOGUCHI_BUILD_CACHE (default
 # /var/cache/madoguchi-build), keyed by the Python version and the pinned dependencies of
 # pyproject.toml: the first build downloads and compiles (pyscard) once, every later build is
-# offline. A finished build is cached too, keyed by the source files and the version: building
-# the same tree again copies the packages (the tests and CI ask for them several times).
+# offline. The finished venv is cached by source tree (a second version of the same tree copies
+# it), and a finished build by source tree, version and compression: building the same tree again
+# copies the packages (the tests and CI ask for them several times).
 #   --out DIR          where the .deb files go (default dist/deb)
 #   --version VERSION  package version (default: the top of installer/debian/changelog); a newer
 #                      one gets its own changelog entry (for upgrade tests)
@@ -89,10 +90,13 @@ wheelhouse_s=$(awk -v s="$wheelhouse_start" -v e="$(date +%s.%N)" 'BEGIN { print
 
 # --- the source tree: tracked and new (not ignored) files of the working tree -------------------
 cd "$SRC"
-src_key=$( {
-  echo "$VERSION $deps_key $COMPRESSION"
+tree_key=$( {
+  echo "$deps_key"
   git ls-files -z -co --exclude-standard | sort -z | xargs -0 sha256sum 2>/dev/null
 } | sha256sum | cut -c1-16)
+src_key=$(echo "$VERSION $COMPRESSION $tree_key" | sha256sum | cut -c1-16)
+# The venv depends on the tree and the wheelhouse only, not on the Debian version (debian/rules).
+VENV_CACHE=$CACHE/venv-$tree_key
 DONE=$CACHE/done/$VERSION-$COMPRESSION-$src_key
 if [ -f "$DONE/.complete" ]; then
   cached=true
@@ -114,7 +118,8 @@ else
   fi
   package_start=$(date +%s.%N)
   # Each line of the log gets the seconds since the start, to see where a build spends its time.
-  MADOGUCHI_WHEELHOUSE=$WHEELHOUSE MADOGUCHI_DEB_COMPRESSION=$COMPRESSION dpkg-buildpackage -b -uc -us 2>&1 |
+  MADOGUCHI_WHEELHOUSE=$WHEELHOUSE MADOGUCHI_VENV_CACHE=$VENV_CACHE MADOGUCHI_DEB_COMPRESSION=$COMPRESSION \
+    dpkg-buildpackage -b -uc -us 2>&1 |
     awk -v s="$(date +%s)" '{ printf "%4d %s\n", systime() - s, $0; fflush() }' >"$BUILD/build.log" ||
     { tail -n 30 "$BUILD/build.log" >&2; die "dpkg-buildpackage failed; see $BUILD/build.log"; }
   awk -v s="$package_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", e - s }' >"$BUILD/package_s"
@@ -125,6 +130,7 @@ else
   rm -rf "$BUILD"
   # Only the last few builds are kept.
   newest_first "$CACHE/done" '*' | tail -n +5 | xargs -r rm -rf
+  newest_first "$CACHE" 'venv-*' | tail -n +3 | xargs -r rm -rf
   touch "$DONE/.complete"
 fi
 cp "$DONE"/*.deb "$OUT"/

@@ -18,8 +18,8 @@ from kiosk.flow import (
     IdentityRejected,
     Register,
 )
-from kiosk.messages import ANTI_FRAUD, QUEUED, error_text
-from ui.i18n import message, ui_text
+from kiosk.messages import ANTI_FRAUD, QUEUED, date_text, error_text
+from ui.i18n import labelled, message, ui_text
 from ui.pages.base import Page, Post, View
 from ui.qr import qr_image
 from ui.receipt_print import ReceiptPrinting
@@ -27,10 +27,8 @@ from ui.widgets import button, label, set_button_text
 
 
 def format_date(day: date, language: str) -> str:
-    """A birth date the way residents read it."""
-    if language.startswith("ja"):
-        return f"{day.year}年{day.month}月{day.day}日"
-    return day.isoformat()
+    """A birth date the way residents of ``language`` read it (the catalogue's ``date``)."""
+    return date_text(day, language)
 
 
 class ConfirmPage(Page):
@@ -86,7 +84,7 @@ class ConfirmPage(Page):
                 ("sex", ui_text(sex_key, language)),
             )
             for widget, (key, value) in zip(self.fields, values, strict=True):
-                widget.setText(f"{ui_text(key, language)}：{value}")
+                widget.setText(labelled(key, value, language))
         set_button_text(self.no, ui_text("confirm_no", language))
         set_button_text(
             self.yes,

@@ -409,8 +409,13 @@ def add_operator(db: Database, name: str, *, actor: str) -> str:
 
 
 def revoke_operator(db: Database, name: str, *, actor: str) -> None:
-    """Withdraw an operator's authorisation (the row stays, for the audit trail)."""
+    """Withdraw an operator's authorisation (the row stays, for the audit trail).
+
+    :raises ShelterError: no operator of that name.
+    """
     with db.transaction(exclusive=True) as tx:
+        if tx.one("SELECT 1 FROM shelter_operators WHERE name = ?", (name,)) is None:
+            raise ShelterError(f"no operator {name!r}")
         tx.execute("UPDATE shelter_operators SET revoked_at = ? WHERE name = ?", (datetime.now(UTC), name))
         audit.append(tx, db.dialect, [audit.AuditEvent("shelter.operator.revoke", actor, {"operator": name})])
 

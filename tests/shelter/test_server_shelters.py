@@ -241,3 +241,8 @@ def test_contact_record_is_strict() -> None:
     from kiosk.shelter_record import parse_shelter_plaintext
 
     assert parse_shelter_plaintext(ok.plaintext()).plaintext() == ok.plaintext()  # kiosk clocks are ms
+
+
+def test_revoking_an_unknown_operator_is_refused(ctx: ServerContext) -> None:
+    with pytest.raises(shelters.ShelterError):
+        shelters.revoke_operator(ctx.db, "nobody", actor="cli")

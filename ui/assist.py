@@ -22,7 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QWidget
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QApplication, QFrame, QGridLayout, QWidget
 
 from kiosk.flow import Back, Cancel, Event, FlowState, Phase
 from kiosk.i18n import Message
@@ -58,20 +60,61 @@ _NEXT_SIZE: Final = {
 
 
 class AssistBar(QFrame):
-    """Listen again · text size · white on black · voice on/off (every screen)."""
+    """Listen again · text size · white on black · voice on/off (every screen).
+
+    One row when the four fit side by side, else two rows of two (large text, narrow windows,
+    long translations): never a clipped word."""
 
     def __init__(self, assistance: Assistance) -> None:
         super().__init__()
         self.setObjectName("assistBar")
         self._assistance = assistance
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 6, 12, 6)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(12, 6, 12, 6)
+        self.grid.setHorizontalSpacing(12)
+        self.grid.setVerticalSpacing(6)
         self.listen: QPushButton = button(assistance.repeat)
         self.text_size: QPushButton = button(assistance.next_size)
         self.contrast: QPushButton = button(assistance.toggle_contrast, checkable=True)
         self.voice: QPushButton = button(assistance.toggle_voice, checkable=True)
-        for widget in (self.listen, self.text_size, self.contrast, self.voice):
-            row.addWidget(widget)
+        self._columns = 0
+        self._place(4)
+
+    def controls(self) -> tuple[QPushButton, ...]:
+        return (self.listen, self.text_size, self.contrast, self.voice)
+
+    def _place(self, columns: int) -> None:
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for widget in self.controls():
+            self.grid.removeWidget(widget)
+        for i, widget in enumerate(self.controls()):
+            self.grid.addWidget(widget, i // columns, i % columns)
+        for column in range(4):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def _reflow(self) -> None:
+        """Each button at least as wide as its widest unbreakable word (the style sheet's
+        ``min-width`` alone would let the layout squeeze a word), one row if they fit, else two."""
+        widths = []
+        for widget in self.controls():
+            widget.setMinimumWidth(0)
+            widths.append(widget.minimumSizeHint().width() + 8)  # + the focus ring's slack
+        for widget, width in zip(self.controls(), widths, strict=True):
+            widget.setMinimumWidth(width)
+        margins = self.grid.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        self._place(4 if sum(widths) + 3 * self.grid.horizontalSpacing() <= room else 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._reflow()
 
     def show_language(self, language: str) -> None:
         a = self._assistance
@@ -82,6 +125,7 @@ class AssistBar(QFrame):
         self.contrast.setChecked(current_appearance().high_contrast)
         set_button_text(self.voice, (VOICE_ON if a.voice.enabled else VOICE_OFF).get(language))
         self.voice.setChecked(a.voice.enabled)
+        self._reflow()
 
 
 class Assistance:

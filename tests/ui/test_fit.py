@@ -23,7 +23,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from kiosk.programs import load_programs
+from kiosk.settings import KioskMode
+from kiosk.station import StationSettings
 from ui import theme
+from ui.assist import attach
 from ui.fit import misfits
 from ui.gallery import sample_states, with_language
 from ui.i18n import LANGUAGES
@@ -51,6 +54,8 @@ def window(qtbot: QtBot) -> Iterator[KioskWindow]:
     """A resident's window, deleted afterwards: live windows from earlier tests would each be
     re-polished by every later theme change (the run then slows down test by test)."""
     window = KioskWindow(PROGRAMS)
+    # the real kiosk's assistance bar (listen again, text size, contrast, voice) takes room too
+    attach(window, mode=KioskMode.SELF, station=StationSettings(voice_enabled=False))
     yield window
     window.close()
     window.deleteLater()

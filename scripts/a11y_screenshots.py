@@ -56,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         count += 1
 
     # 2. screens: the card screen (each reader state) and the consent screen at each size and theme
+    from kiosk.settings import KioskMode
+    from kiosk.station import StationSettings
+    from ui.assist import attach
+
     window = KioskWindow(programs)
+    attach(window, mode=KioskMode.SELF, station=StationSettings(voice_enabled=False))  # the bar
     window.resize(WIDTH, HEIGHT)
     window.show()
 
@@ -81,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
             consent = FlowState(phase=Phase.CONSENT, language="ja", program_id="demo", services=("point",))
             shot(f"screen-consent-{suffix}", consent)
     apply_theme(app)
+    app.processEvents()
+    window.apply_metrics()
+    for position in ReaderPosition:  # the real card screen, per reader position
+        window.pages["wait_card"].set_station(KioskMode.SELF, position)  # type: ignore[attr-defined]
+        shot(f"screen-wait-card-{position.value}", base)
+    window.pages["wait_card"].set_station(KioskMode.SELF, ReaderPosition.BELOW)  # type: ignore[attr-defined]
+    shot("screen-reinsert", FlowState(phase=Phase.REINSERT, language="ja", program_id="demo"))
+    shot(
+        "screen-detected",
+        FlowState(phase=Phase.PREFETCH, language="ja", program_id="demo", card_present=True),
+    )
     shot("screen-reader-missing", FlowState(phase=Phase.WAIT_CARD, language="ja", program_id="demo",
                                             reader_available=False))  # fmt: skip
     shot("screen-busy", FlowState(phase=Phase.VERIFYING, language="ja", program_id="demo", card_present=True))
@@ -103,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                 prefix = out / f"slip-{paper.value}-{language}"
                 dpi = "50" if paper is Paper.A4 else "100"
                 if shutil.which("pdftoppm"):
-                    subprocess.run(["pdftoppm", "-r", dpi, "-gray", "-singlefile", "-png", str(pdf), str(prefix)],
-                                   check=True)  # fmt: skip
+                    command = ["pdftoppm", "-r", dpi, "-gray", "-singlefile", "-png", str(pdf), str(prefix)]
+                    subprocess.run(command, check=True)
                     count += 1
     print(f"{count} screenshots in {out}")
     return 0

@@ -92,6 +92,23 @@ def _code_of(value: int) -> str:
     return _groups(data + _luhn_mod_n(data))
 
 
+#: The first release's codes: 8 characters + check, ``XXX-XXX-XXX`` (39 bits). Records queued before
+#: an upgrade carry them inside the card-signed record, so the parser keeps accepting them (an
+#: upgraded kiosk must still deliver its outbox) and a resident can still look one up; new records
+#: never get one.
+LEGACY_CODE_DATA_LENGTH: Final = 8
+
+
+def legacy_code_of(value: int) -> str:
+    """The first release's code of the UUID whose 128-bit integer is ``value``."""
+    data = ""
+    for _ in range(LEGACY_CODE_DATA_LENGTH):
+        value, digit = divmod(value, len(CODE_ALPHABET))
+        data += CODE_ALPHABET[digit]
+    raw = data + _luhn_mod_n(data)
+    return f"{raw[0:3]}-{raw[3:6]}-{raw[6:9]}"
+
+
 def _groups(raw: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
@@ -99,10 +116,12 @@ def _groups(raw: str) -> str:
 def normalize_code(text: str) -> str | None:
     """Return the canonical ``XXXX-XXXX-XXXX-XXXX`` form of a typed code, or None if it is not valid."""
     raw = re.sub(r"[\s\-‐－ー]", "", text).upper()
-    if len(raw) != CODE_DATA_LENGTH + 1 or any(c not in CODE_ALPHABET for c in raw):
+    if len(raw) not in (CODE_DATA_LENGTH + 1, LEGACY_CODE_DATA_LENGTH + 1):
         return None
-    if _luhn_mod_n(raw[:-1]) != raw[-1]:
+    if any(c not in CODE_ALPHABET for c in raw) or _luhn_mod_n(raw[:-1]) != raw[-1]:
         return None
+    if len(raw) == LEGACY_CODE_DATA_LENGTH + 1:  # a receipt printed by the first release
+        return f"{raw[0:3]}-{raw[3:6]}-{raw[6:9]}"
     return _groups(raw)
 
 
@@ -329,7 +348,8 @@ def _parse_record(obj: object) -> tuple[RegistrationRecord, bool]:
     code = _text(top["code"], "record.code")
     # registration_code() only yields canonical, check-digit-valid codes, so equality with it implies
     # normalize_code(code) == code: one comparison is the whole check
-    if code != _code_of(int(record_id.replace("-", ""), 16)):
+    record_int = int(record_id.replace("-", ""), 16)
+    if code != _code_of(record_int) and code != legacy_code_of(record_int):
         raise RecordFormatError("record.code: does not match the record id")
     program_id = _text(top["program_id"], "record.program_id")
     if not _PROGRAM_ID.match(program_id):

@@ -286,3 +286,26 @@ def test_a_replaced_record_is_encoded_afresh(card_key: FakeCardKey) -> None:
     assert b'"program_id":"utsunomiya-topup"' in other.canonical()
     assert record.canonical() == before
     assert b'"program_id":"miyagi-point-2025-second"' in before
+
+
+def test_a_record_queued_before_the_code_change_still_parses(card_key: FakeCardKey) -> None:
+    """An upgrade must not lose the outbox: a record sealed by the first release carries the old
+    ``XXX-XXX-XXX`` code inside its card-signed bytes, and the parser still takes it."""
+    old_code = registration.legacy_code_of(RID.int)
+    assert len(old_code) == 11
+    record = replace(_record(card_key.cert_der), code=old_code)
+    signed = SignedRegistration(record, card_key.sign(record.canonical()))
+    parsed = parse_signed(signed.to_plaintext())
+    assert parsed.record.code == old_code
+    verify_card_signature(parsed)
+    # and the resident's printed old receipt can still be typed in
+    assert normalize_code(old_code.replace("-", "").lower()) == old_code
+
+
+def test_a_code_of_another_record_is_still_refused(card_key: FakeCardKey) -> None:
+    other = uuid.UUID("00000000-0000-4000-8000-000000000001")
+    for code in (registration.legacy_code_of(other.int), registration.registration_code(other)):
+        record = replace(_record(card_key.cert_der), code=code)
+        signed = SignedRegistration(record, card_key.sign(record.canonical()))
+        with pytest.raises(RecordFormatError, match=r"record\.code"):
+            parse_signed(signed.to_plaintext())

@@ -326,3 +326,32 @@ def test_database_outage_answers_503_with_retry_after_then_recovers(server: Runn
     assert 503 in seen
     assert seen[-1] == 200
     assert results(reply.json())[envelope.record_id] == ("accepted", None)
+
+
+def test_a_record_queued_before_the_code_change_is_accepted_and_found_by_its_old_code(
+    server: RunningServer,
+) -> None:
+    """Upgrade safety: a kiosk's outbox may hold records sealed by the first release, whose
+    card-signed record carries the old ``XXX-XXX-XXX`` code; they are still accepted, and the
+    resident's old printed receipt still finds them."""
+    from dataclasses import replace
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from kiosk.registration import SignedRegistration, legacy_code_of
+
+    kiosk = server.enroll("kiosk-legacy")
+    spec = RecordSpec()
+    fresh = kiosk.sign_record(spec)
+    old_code = legacy_code_of(spec.record_id.int)
+    record = replace(fresh.record, code=old_code)
+    signature = card_key(spec.persona_name).sign(record.canonical(), padding.PKCS1v15(), hashes.SHA256())
+    envelope = kiosk.seal(SignedRegistration(record=record, card_signature=signature))
+    status, body = upload(server, "kiosk-legacy", [envelope])
+    assert status == 200
+    assert results(body) == {envelope.record_id: ("accepted", None)}
+    with server.client() as client:
+        reply = client.get(f"/v1/registrations/{old_code}")
+        assert reply.status_code == 200
+        assert reply.json()["status"] == "accepted"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.flow import CardInserted, CardRemoved, Flow, FlowSettings
 from kiosk.programs import load_programs
-from kiosk.settings import KioskSettings, offered_subset
+from kiosk.settings import KioskMode, KioskSettings, offered_subset
 from kiosk.station import load_station
 from ui.assist import attach
 from ui.controller import KioskController
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sync.outbox import EnqueueReceipt, Outbox
     from sync.service import SyncService
     from sync.uploader import SyncReport
+    from ui.staff import StaffView
     from ui.stepping import SteppingRunner
     from ui.virtual_reader import VirtualReader
 
@@ -124,6 +125,11 @@ class KioskApp:
         # issue 13: voice, keypad, text size / contrast, pictures, printer ([reader] [voice] [printer])
         self.station = load_station(settings.path)
         self.assist = attach(self.window, mode=settings.mode, station=self.station)
+        #: The staff view (staff booths with [staff] passcode_hash): its own window, on the second
+        #: screen when there is one (ui/staff.py).
+        self.staff_view: StaffView | None = None
+        if settings.mode is KioskMode.STAFF and self.station.staff_passcode_hash:
+            self.staff_view = self._make_staff_view(self.station.staff_passcode_hash)
         self.window.show_state(self.flow.initial())
         self.controller = KioskController(
             self.window, self._make_runner, on_close=self._close, ms_per_second=ms_per_second
@@ -237,6 +243,55 @@ class KioskApp:
     def start(self) -> None:
         """Start the card worker (it loads the card stack and the watcher)."""
         self.controller.start()
+        if self.staff_view is not None:
+            self.staff_view.show()
+
+    def _make_staff_view(self, passcode_hash: str) -> StaffView:
+        from PySide6.QtGui import QGuiApplication
+
+        from kiosk.flow import Cancel, Start
+        from kiosk.staff_auth import PasscodeGate
+        from ui.staff import StaffView
+
+        view = StaffView(PasscodeGate(passcode_hash), self._queue_status)
+        view.setWindowTitle("Madoguchi — staff")
+        view.start_visit.connect(lambda: self.window.intent.emit(Start()))
+        view.cancel_visit.connect(lambda: self.window.intent.emit(Cancel()))
+        view.training.connect(self._training_requested)
+        self.assist.observers.append(view.observe)
+        screens = QGuiApplication.screens()
+        if len(screens) > 1:  # a second screen faces the staff
+            view.setScreen(screens[1])
+            view.move(screens[1].geometry().topLeft())
+        return view
+
+    def _queue_status(self) -> str:
+        """The outbox's counts for the staff view (a read-only look on the GUI thread: the worker
+        owns the writing connection; nothing is decrypted)."""
+        from sync.outbox import OUTBOX_FILE, Outbox
+
+        path = self.settings.data_dir / OUTBOX_FILE
+        if not path.exists():
+            return "no records yet"
+        try:
+            with Outbox.open(path, recover=False) as outbox:
+                status = outbox.status()
+        except Exception as exc:  # the staff view shows the failure, the kiosk goes on
+            return f"unavailable ({type(exc).__name__})"
+        counts = " · ".join(f"{name.upper()} {n}" for name, n in sorted(status.counts.items()))
+        sync = "sync running" if self.sync is not None else "sync off"
+        return f"{counts} · oldest waiting {int(status.oldest_age_s or 0)} s · {sync}"
+
+    def _training_requested(self, on: bool) -> None:
+        """Training mode swaps the card source for the virtual cards; that happens at start-up
+        (``madoguchi kiosk --virtual-card PERSONA``), so the view says how."""
+        if self.staff_view is None:
+            return
+        now = "on" if self.persona is not None else "off"
+        self.staff_view.message.setText(
+            f"Training mode is {now}. To switch, restart the kiosk "
+            + ("without --virtual-card." if self.persona is not None else "with --virtual-card PERSONA.")
+        )
 
     def stop(self) -> None:
         """Stop the watcher, close the runner and outbox on their thread, release PC/SC."""

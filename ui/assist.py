@@ -163,12 +163,16 @@ class Assistance:
         self._spoken: tuple[str, str] | None = None
         self._state: FlowState | None = None
         self._pin_count = 0
+        #: Also told every state shown (the staff view: the step and today's counts).
+        self.observers: list[Callable[[FlowState], None]] = []
 
     # -- from the window ----------------------------------------------------------------------------
 
     def shown(self, state: FlowState) -> None:
         """A state was rendered: relabel the bar; speak the screen's prompt when it changed."""
         self._state = state
+        for observer in self.observers:
+            observer(state)
         language = self.language()
         self.bar.show_language(language)
         prompt = prompt_for(state, self.current_page(), self.mode)

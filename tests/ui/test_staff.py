@@ -135,3 +135,46 @@ def test_staff_passcode_command_prints_a_hash(
     assert verify_passcode(station.staff_passcode_hash, PASSCODE)
     answers = iter(["12", "12"])
     assert main(["staff-passcode"]) == 2  # too short
+
+
+def test_staff_booth_kiosk_has_the_staff_view(
+    qtbot: QtBot, themed: object, tmp_path: Path, stored: str
+) -> None:
+    """A staff-mode profile with [staff] passcode_hash: the app opens the staff view, which
+    follows the resident's step, reads the real outbox's counts and starts / cancels visits."""
+    from uikit import make_enrolled, wait_phase
+
+    from kiosk.flow import Phase
+    from kiosk.settings import load_settings
+    from ui.app import KioskApp
+
+    enrolled = make_enrolled(tmp_path / "k", "staff")
+    with enrolled.config.open("a", encoding="utf-8") as file:
+        file.write(f'\n[staff]\npasscode_hash = "{stored}"\n')
+    kiosk = KioskApp(load_settings(enrolled.config), persona="jlis-test", background_sync=False)
+    qtbot.addWidget(kiosk.window)
+    kiosk.window.show()
+    kiosk.start()
+    try:
+        view = kiosk.staff_view
+        assert view is not None
+        qtbot.addWidget(view)
+        assert view.isVisible()
+        _type(view, PASSCODE)
+        assert view.unlocked
+        view.start.click()  # staff start the visit for the resident
+        qtbot.waitUntil(lambda: kiosk.window.state is not None and kiosk.window.state.phase is not Phase.IDLE)
+        view.refresh()
+        assert "Resident's step: idle" not in view.status["step"].text()
+        assert "PENDING 0" in view.status["queue"].text()  # the real outbox, read-only
+        view.cancel.click()
+        wait_phase(qtbot, kiosk, Phase.IDLE)  # type: ignore[arg-type]
+        view.training_button.click()
+        assert "Training mode is on" in view.message.text()
+    finally:
+        kiosk.stop()
+
+
+def test_self_service_kiosk_has_no_staff_view(make_kiosk: object) -> None:
+    kiosk = make_kiosk(mode="self")  # type: ignore[operator]
+    assert kiosk.staff_view is None

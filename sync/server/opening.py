@@ -8,7 +8,7 @@ content. The caller decides where the plaintext goes (the CLI prints it to the o
 from __future__ import annotations
 
 from kiosk.registration import SignedRegistration, parse_signed
-from sync.sealing import HPKE_SUITE
+from sync.sealing import decrypt
 from sync.server import audit
 from sync.server.db import Database
 from sync.server.errors import ServerError
@@ -31,5 +31,5 @@ def open_registration(db: Database, keys: ServerKeys, record_id: str, *, actor: 
             raise RecordNotFoundError(f"no registration {record_id!r}")
         audit.append(tx, db.dialect, [audit.AuditEvent("record.open", actor, {"record_id": record_id})])
     envelope = unpack(bytes(row[0]))
-    plaintext = HPKE_SUITE.decrypt(envelope.ct, keys.hpke_private_key, info=envelope.hpke_info())
+    plaintext = decrypt(envelope.ct, header=envelope.header_bytes(), server_private_key=keys.hpke_private_key)
     return parse_signed(plaintext)

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -42,12 +42,12 @@ from kiosk.eligibility import check_eligibility
 from kiosk.errors import RecordFormatError
 from kiosk.programs import Program
 from kiosk.registration import SignedRegistration, parse_signed
-from sync.sealing import HPKE_SUITE
+from sync.sealing import BadCiphertextError, decrypt
 from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
 from sync.server.persons import PersonKeyer, PersonKeys
 from sync.server.revocation import RevocationChecker, RevocationStatus
 from sync.server.stored import envelope_digest, pack
-from sync.wire import HPKE_INFO_LABEL, Envelope, EnvelopeFormatError
+from sync.wire import Envelope, EnvelopeFormatError
 
 #: Kiosk clocks further than this from the server's receive time are flagged (past) or refused
 #: (future); also the tolerance of the device-history lower bound in :mod:`sync.server.decide`.
@@ -161,8 +161,8 @@ class RecordVerifier:
             return Rejection(envelope.record_id, reason, store=True, envelope=envelope, envelope_hash=digest)
 
         try:
-            plaintext = HPKE_SUITE.decrypt(envelope.ct, self._server_key, info=HPKE_INFO_LABEL + header)
-        except (InvalidTag, ValueError):  # any failure to open is the same answer; bugs still surface
+            plaintext = decrypt(envelope.ct, header=header, server_private_key=self._server_key)
+        except BadCiphertextError:
             return reject("bad_ciphertext")
         try:
             signed = parse_signed(plaintext)

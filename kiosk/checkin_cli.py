@@ -13,6 +13,8 @@ Needs a profile with ``[kiosk] mode = "shelter"`` and a ``[shelter]`` table (doc
 - ``--unverified``: staff entry; standard input gives the kana name (line 1) and the birth date
   ``YYYY-MM-DD`` (line 2). Personal data never goes on the command line (``ps`` shows it).
 - ``--companions N``: after the arrival, N people without a card of their own came along.
+- ``--household RECORD_ID``: with a card tap, this person came with the one whose arrival is
+  ``RECORD_ID`` (the ``record_id`` printed for them): same household.
 - ``--check-out`` / ``--moved-to SHELTER``: the answer for a person already checked in here.
   Without either, tapping someone already here stops with ``already_checked_in`` (exit 12).
 - ``--headcount``: only print the staff headcount and the number of records waiting to be sent.
@@ -88,6 +90,11 @@ def register(subparsers: Any) -> None:
         help="after the disaster: forget who was in (refused while check-ins wait to be sent)",
     )
     parser.add_argument("--companions", type=int, metavar="N", default=0, help="companions without a card")
+    parser.add_argument(
+        "--household",
+        metavar="RECORD_ID",
+        help="card tap: the arrival (record_id) of the person this one came with",
+    )
     leave = parser.add_mutually_exclusive_group()
     leave.add_argument("--check-out", action="store_true", help="the person leaves the shelter")
     leave.add_argument("--moved-to", metavar="SHELTER", help="the person moved to another shelter (its id)")
@@ -124,6 +131,11 @@ def _handle(args: argparse.Namespace) -> int:
 
     if not 0 <= args.companions <= 50:
         return _error(args, "usage", "--companions: 0 to 50")
+    if args.household is not None:
+        from kiosk.wire_rules import CANONICAL_UUID4
+
+        if args.code is not None or args.unverified or CANONICAL_UUID4.fullmatch(args.household) is None:
+            return _error(args, "usage", "--household: a card tap, and the arrival's record_id (a UUID)")
     try:
         settings = load_settings(Path(args.config) if args.config else None)
         if settings.mode is not KioskMode.SHELTER:
@@ -221,7 +233,7 @@ def _handle(args: argparse.Namespace) -> int:
             return result("already_checked_in", here)
         outcome: Outcome
         if card is not None:
-            outcome = desk.tap_card(card)
+            outcome = desk.tap_card(card, household=args.household)
         elif args.code is not None:
             outcome = desk.scan_code(args.code)
         else:

@@ -148,8 +148,9 @@ class ShelterDesk:
 
     # -- ways in --------------------------------------------------------------------------------
 
-    def tap_card(self, card: CardIdentity) -> Outcome:
-        """A card was tapped (PIN-less read done)."""
+    def tap_card(self, card: CardIdentity, *, household: str | None = None) -> Outcome:
+        """A card was tapped (PIN-less read done). ``household``: the record id of the arrival
+        this person came with ("anyone else with you?" answered by tapping their own card)."""
         if card.chain not in ("verified", "expired"):
             return Refused("card_untrusted")
         return self._arrive(
@@ -157,6 +158,7 @@ class ShelterDesk:
             Method.CARD,
             auth_certificate=card.certificate_der,
             chain=card.chain,
+            household=household,
         )
 
     def scan_code(self, text: str) -> Outcome:

@@ -16,7 +16,8 @@ Check-in record object::
      "auth_certificate": base64 DER | null, "chain": "verified" | "expired" | null,
      "token": check-in card token | null, "unverified": {"name_kana", "birth_date"} | null,
      "companions": 0..50, "moved_to": shelter id | null (moved), "refers_to": UUID4 | null
-     (the arrival a departure / move / companions record belongs to),
+     (the arrival a departure / move / companions record belongs to), "household": UUID4 | null
+     (arrivals: the arrival of the household member this person came with),
      "kiosk": {"id", "clock", "sequence"}}
 
 An arrival carries exactly the identifying field of its method (card: ``auth_certificate`` and
@@ -105,6 +106,9 @@ class CheckinRecord:
     companions: int = 0
     moved_to: str | None = None
     refers_to: str | None = None
+    #: Arrivals only: the arrival of the household member this person came with (a companion who
+    #: tapped a card of their own right after them); None when they came alone or first.
+    household: str | None = None
 
     def __post_init__(self) -> None:
         _check_record(self)
@@ -133,6 +137,7 @@ class CheckinRecord:
             "companions": self.companions,
             "moved_to": self.moved_to,
             "refers_to": self.refers_to,
+            "household": self.household,
             "kiosk": _stamp_obj(self.kiosk),
         }
 
@@ -272,6 +277,8 @@ def _check_record(r: CheckinRecord) -> None:
         raise RecordFormatError("refers_to: set exactly when the record is not an arrival")
     if r.refers_to is not None and not _uuid4(r.refers_to):
         raise RecordFormatError("refers_to: a UUID4")
+    if r.household is not None and (r.event is not Event.ARRIVAL or not _uuid4(r.household)):
+        raise RecordFormatError("household: an arrival's UUID4, on arrivals only")
     if r.token is not None and len(r.token) > 64:
         raise RecordFormatError("token: size")
 
@@ -292,6 +299,7 @@ _CHECKIN_KEYS: Final = frozenset(
         "companions",
         "moved_to",
         "refers_to",
+        "household",
         "kiosk",
     }
 )
@@ -399,6 +407,7 @@ def _parse_checkin(value: object) -> CheckinRecord:
         companions=companions,
         moved_to=_opt_str(obj["moved_to"], "moved_to"),
         refers_to=_opt_str(obj["refers_to"], "refers_to"),
+        household=_opt_str(obj["household"], "household"),
     )
 
 

@@ -301,6 +301,7 @@ class ShelterIngestor:
                         record.moved_to,
                         json.dumps(list(row.flags)),
                         pack(env.header_bytes(), env.ct, env.sig),
+                        record.household,
                     )
                 )
             insert_rows(
@@ -381,6 +382,7 @@ _CHECKIN_COLUMNS = (
     "moved_to",
     "flags",
     "envelope",
+    "household",
 )
 
 
@@ -440,7 +442,7 @@ class Operator:
 
 _PRESENT_SQL = """
 WITH a AS (
-  SELECT c.record_id, c.shelter_id, c.method, c.chain, c.checked_at, c.subject, c.flags,
+  SELECT c.record_id, c.shelter_id, c.method, c.chain, c.checked_at, c.subject, c.flags, c.household,
          COALESCE(pk.person_id, r.person_id) AS person_id
   FROM checkins c
   LEFT JOIN person_keys pk ON c.method = 'card' AND pk.key_hash = c.subject AND pk.kind = 'primary'
@@ -455,7 +457,7 @@ ranked AS (
   FROM a
 )
 SELECT ranked.record_id, ranked.shelter_id, ranked.method, ranked.chain, ranked.checked_at,
-       ranked.person_id, ranked.flags,
+       ranked.person_id, ranked.flags, ranked.household,
        (SELECT COALESCE(SUM(m.companions), 0) FROM checkins m
          WHERE m.arrival_id = ranked.record_id AND m.event = 'companions') AS companions
 FROM ranked
@@ -477,6 +479,8 @@ class PresentPerson:
     person_id: str | None = field(repr=False)
     companions: int
     unverified: bool
+    #: the arrival of the household member this person came with (None: alone or first)
+    household: str | None = None
 
     @property
     def registered(self) -> bool:
@@ -489,7 +493,7 @@ def present(db: Database, shelter_id: str | None = None) -> list[PresentPerson]:
     with db.transaction() as tx:
         rows = tx.execute(_PRESENT_SQL)
     out = []
-    for rid, sid, method, chain, at, person, flags, companions in rows:
+    for rid, sid, method, chain, at, person, flags, household, companions in rows:
         if shelter_id is not None and sid != shelter_id:
             continue
         out.append(
@@ -502,6 +506,7 @@ def present(db: Database, shelter_id: str | None = None) -> list[PresentPerson]:
                 None if person is None else str(person),
                 int(companions),
                 "unverified" in json.loads(flags),
+                None if household is None else str(household),
             )
         )
     return out
@@ -578,6 +583,7 @@ EVACUEE_COLUMNS = (
     "verified",
     "registered",
     "companions",
+    "household",
     "name",
     "name_kana",
     "birth_date",
@@ -621,6 +627,7 @@ def evacuees(
                 "verified": not p.unverified,
                 "registered": p.registered,
                 "companions": p.companions,
+                "household": p.household,
                 "name": None,
                 "name_kana": None,
                 "birth_date": None,

@@ -139,3 +139,14 @@ def test_a_registration_code_is_not_a_checkin_token() -> None:
         code = registration_code(uuid.uuid4())
         assert normalize_token(code) is None
     assert len(display_token(new_token())) == 17  # XXXXX-XXXXX-XXXXX
+
+
+def test_a_companion_with_their_own_card_joins_the_household(tmp_path: Path) -> None:
+    queue = MemoryQueue()
+    desk = make_desk(tmp_path, queue)
+    first = desk.tap_card(tap("miyagi-sendai")[1])
+    assert isinstance(first, CheckedIn)
+    second = desk.tap_card(tap("miyagi-elderly")[1], household=first.record_id)
+    assert isinstance(second, CheckedIn)
+    records = [parse_shelter_plaintext(r[0]) for r in queue.rows]
+    assert [r.household for r in records] == [None, first.record_id]  # type: ignore[union-attr]

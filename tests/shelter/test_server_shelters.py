@@ -77,6 +77,18 @@ def test_evacuee_list_links_cards_and_codes_to_registrations(ctx: ServerContext,
     assert sum(row["arrivals_per_hour"].values()) == 6
     listed = shelters.evacuees(ctx.db, ctx.keys, "ishinomaki-hiyoriyama")
     assert all(p["name"] is None and p["address"] is None for p in listed)  # no operator: nothing opened
+    households = {p["household"] for p in listed} - {None}
+    assert households == set()  # everyone came alone or first
+
+
+def test_household_is_listed(ctx: ServerContext, tmp_path: Path) -> None:
+    k = shelter_kiosk(ctx, tmp_path / "k1", "shelter-kiosk-1", "ishinomaki-hiyoriyama")
+    first = k.desk.tap_card(tap("miyagi-sendai")[1])
+    assert isinstance(first, CheckedIn)
+    k.desk.tap_card(tap("miyagi-elderly")[1], household=first.record_id)
+    k.drain(ctx)
+    listed = shelters.evacuees(ctx.db, ctx.keys, "ishinomaki-hiyoriyama")
+    assert sorted(str(p["household"]) for p in listed) == sorted(["None", first.record_id])
 
 
 def test_names_only_for_an_authorised_operator_and_audited(ctx: ServerContext, tmp_path: Path) -> None:

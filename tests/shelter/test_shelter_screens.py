@@ -133,3 +133,16 @@ def test_checkin_card_pdf_has_the_code_and_no_personal_data(qapp: QApplication, 
     # pdftotext loses the bold CJK font's digits (drawn, see the PNG in docs), so compare the rest
     assert re.sub(r"[0-9\s]", "", content.token_text) in re.sub(r"[0-9\s]", "", words)
     assert "佐藤" not in words
+
+
+def test_a_tap_on_the_companions_screen_is_the_same_household(screen: ShelterScreen) -> None:
+    screen.card_tapped(tap("miyagi-sendai")[1])
+    assert screen.page == "done"
+    screen.card_tapped(tap("miyagi-elderly")[1])  # "anyone else with you?": their own card
+    screen.card_tapped(tap("tochigi-utsunomiya")[1])
+    rows = [parse_shelter_plaintext(r[0]) for r in screen.queue.rows]  # type: ignore[attr-defined]
+    first = rows[0].record_id
+    assert [r.household for r in rows] == [None, first, first]  # type: ignore[union-attr]
+    screen.show_page("welcome")
+    screen.card_tapped(tap("miyagi-long-address")[1])  # a new person from the first screen: alone
+    assert parse_shelter_plaintext(screen.queue.rows[-1][0]).household is None  # type: ignore[attr-defined,union-attr]

@@ -119,6 +119,7 @@ class ShelterScreen(QWidget):
         self.language = language
         self._queued = queued
         self._arrival: CheckedIn | None = None
+        self._household: CheckedIn | None = None
         self._here: AlreadyHere | None = None
         self._companions = 0
         self.page = "welcome"
@@ -302,6 +303,7 @@ class ShelterScreen(QWidget):
             self.birth.clear()
         if name == "welcome":
             self._arrival = None
+            self._household = None
             self._here = None
             self._companions = 0
             self.code.clear()
@@ -328,6 +330,7 @@ class ShelterScreen(QWidget):
             self._companions = 0
             self.show_page("done")
             self._arrival = outcome
+            self._household = outcome
             self.done_title.setText(text("done" if outcome.verified else "done_unverified", self.language))
             self._show_companions()
         elif isinstance(outcome, AlreadyHere):
@@ -344,8 +347,13 @@ class ShelterScreen(QWidget):
             self._say(outcome.reason)
 
     def card_tapped(self, identity: CardIdentity) -> None:
-        """A PIN-less read finished (called on the GUI thread by the app layer)."""
-        self.show_outcome(self.desk.tap_card(identity))
+        """A PIN-less read finished (called on the GUI thread by the app layer). On the "anyone
+        else with you?" screen a tap is a companion with a card of their own: same household."""
+        household = self._household if self.page == "done" else None
+        outcome = self.desk.tap_card(identity, household=None if household is None else household.record_id)
+        self.show_outcome(outcome)
+        if household is not None and isinstance(outcome, CheckedIn):
+            self._household = household  # the household stays the first person's arrival
 
     def _code_entered(self) -> None:
         value = self.code.text()

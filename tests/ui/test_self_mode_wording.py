@@ -100,3 +100,32 @@ def test_pin_tries_name_the_pin() -> None:
     assert "利用者証明用" in pin_tries_text("ja", card_info=False, tries_left=2)
     assert "券面事項入力補助用" in pin_tries_text("ja", card_info=True, tries_left=1)
     assert "2" in pin_tries_text("en", card_info=False, tries_left=2)
+
+
+@pytest.mark.parametrize("language", LANGUAGE_CODES)
+def test_no_screen_of_a_self_service_kiosk_mentions_staff(
+    qtbot: object, themed: object, language: str
+) -> None:
+    """Every gallery screen, rendered by the real window with the self-service assistance
+    attached: no label, button, accessible name or description mentions staff."""
+    from uikit import all_texts
+
+    from kiosk.station import StationSettings
+    from ui.assist import attach
+    from ui.gallery import sample_states, with_language
+    from ui.window import KioskWindow
+
+    programs = load_programs(ROOT / "config" / "programs")
+    window = KioskWindow(programs)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    attach(window, mode=KioskMode.SELF, station=StationSettings(voice_enabled=False))
+    window.show()
+    found = []
+    for program_id in ("demo", "miyagi-point-2025-second"):
+        for name, state in sample_states(programs[program_id]):
+            window.wipe()
+            window.show_state(with_language(state, language))
+            for text in all_texts(window):  # every page, the header and the bar
+                if mentions_staff(text, language):
+                    found.append((program_id, name, text))
+    assert not found, found

@@ -246,13 +246,21 @@ class ConsentPage(Page):
             return
         language = view.language
         accepted = {c.service for c in state.consents}
+        required = view.program.required_services
+        pending = [s for s in self.blocks if s not in accepted and s in required]
         for service, (_head, _text, agree) in self.blocks.items():
             name = message(view.program.terms_for(service).name, language)
             done = service in accepted
             agree.setChecked(done)
             agree.setEnabled(not done)
+            # The next required agreement is the screen's main action (filled, focused first, what
+            # the demo's walkthrough taps); the others are plain until their turn.
+            role = "primary" if pending and service == pending[0] else "agreement"
+            if agree.objectName() != role:
+                agree.setObjectName(role)
+                agree.style().unpolish(agree)
+                agree.style().polish(agree)
             set_button_text(
                 agree, ui_text("agreed_service" if done else "agree_service", language, name=name)
             )
-        required = view.program.required_services
         self.next.setEnabled(required <= accepted)

@@ -68,6 +68,8 @@ class WrapButton(QPushButton):
         self._text = ""
         self._joined = ""
         self._hfw: dict[int, int] = {}
+        self._hints: dict[str, QSize] = {}  # "size", "minimum": cached until text/font/style change
+        self._chrome: int | None = None
         self._stale = True
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -105,7 +107,9 @@ class WrapButton(QPushButton):
         return style.sizeFromContents(QStyle.ContentsType.CT_PushButton, self._option(), content, self)
 
     def _chrome_width(self) -> int:
-        return self._outer(QSize(400, 400)).width() - 400 + _FOCUS_SLACK
+        if self._chrome is None:
+            self._chrome = self._outer(QSize(400, 400)).width() - 400 + _FOCUS_SLACK
+        return self._chrome
 
     def _text_width(self, width: int) -> int:
         return max(1, width - self._chrome_width())
@@ -127,22 +131,30 @@ class WrapButton(QPushButton):
         return cached
 
     def sizeHint(self) -> QSize:
-        lines = wrap_lines(self._joined, self.font(), 100_000)  # one line per paragraph
-        outer = self._outer(self._block(lines))
-        width = outer.width() + _FOCUS_SLACK
-        return QSize(width, self.heightForWidth(width))
+        cached = self._hints.get("size")
+        if cached is None:
+            lines = wrap_lines(self._joined, self.font(), 100_000)  # one line per paragraph
+            outer = self._outer(self._block(lines))
+            width = outer.width() + _FOCUS_SLACK
+            cached = self._hints["size"] = QSize(width, self.heightForWidth(width))
+        return cached
 
     def minimumSizeHint(self) -> QSize:
         # The widest unbreakable piece decides how narrow the button may get.
-        pieces = wrap_lines(self._joined, self.font(), 1)
-        width = max(self.minimumWidth(), self._block(pieces).width() + self._chrome_width())
-        single = self._outer(self._block(pieces[:1])).height()
-        return QSize(width, single)
+        cached = self._hints.get("minimum")
+        if cached is None:
+            pieces = wrap_lines(self._joined, self.font(), 1)
+            width = self._block(pieces).width() + self._chrome_width()
+            single = self._outer(self._block(pieces[:1])).height()
+            cached = self._hints["minimum"] = QSize(width, single)
+        return QSize(max(self.minimumWidth(), cached.width()), cached.height())
 
     # -- events -----------------------------------------------------------------------------------
 
     def _invalidate(self) -> None:
         self._hfw.clear()
+        self._hints.clear()
+        self._chrome = None
         self._show_lines()
         self.updateGeometry()
 

@@ -116,14 +116,38 @@ class RejectReason(StrEnum):
     the codes defined by version 1. A reason never carries personal data.
     """
 
+    # the envelope
     BAD_HEADER = "bad_header"
     BAD_SIGNATURE = "bad_signature"
     BAD_CIPHERTEXT = "bad_ciphertext"
     KIOSK_MISMATCH = "kiosk_mismatch"
+    # the record inside it
     INVALID_RECORD = "invalid_record"
+    RECORD_MISMATCH = "record_mismatch"
     CARD_SIGNATURE = "card_signature"
+    KIOSK_VERIFICATION = "kiosk_verification"
+    UNKNOWN_PROGRAM = "unknown_program"
+    # the card's certificate (the chain values are ``sync.server.chain.ChainStatus``'s)
     CERTIFICATE = "certificate"
+    CERTIFICATE_INVALID = "certificate_invalid"
+    CERTIFICATE_UNKNOWN_ROOT = "certificate_unknown_root"
+    CERTIFICATE_BAD_SIGNATURE = "certificate_bad_signature"
+    CERTIFICATE_INVALID_KEY = "certificate_invalid_key"
+    CERTIFICATE_KEY_USAGE = "certificate_key_usage"
+    CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    CERTIFICATE_REVOKED = "certificate_revoked"
+    # the programme's rules at registration time (the values are ``kiosk.eligibility.ReasonCode``'s)
     PROGRAM_RULES = "program_rules"
+    NOT_RESIDENT = "not_resident"
+    ADDRESS_UNRECOGNIZED = "address_unrecognized"
+    TOO_YOUNG = "too_young"
+    TOO_OLD = "too_old"
+    NOT_STARTED = "not_started"
+    ENDED = "ended"
+    MISSING_SERVICE = "missing_service"
+    ALREADY_REGISTERED_HERE = "already_registered_here"
+    # the server's ledger
     CONFLICT = "conflict"
     #: dated after the server's receive time beyond the allowed skew (docs/server.md, clock policy)
     CLOCK_AHEAD = "clock_ahead"

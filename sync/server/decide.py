@@ -27,12 +27,11 @@ from kiosk.programs import AwardKind, Program
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Dialect, Transaction, as_datetime, insert_rows
 from sync.server.verify import MAX_CLOCK_SKEW, Rejection, Verified
-from sync.wire import Envelope, RecordStatus
+from sync.wire import Envelope, RecordStatus, RejectReason
 
 #: Advisory lock id that serialises decisions on PostgreSQL ("madd").
 DECISION_LOCK = 0x6D616464
 #: Rejection reason of a record whose registration code another stored record already has.
-CODE_COLLISION = "code_collision"
 
 
 @dataclass(frozen=True)
@@ -207,11 +206,11 @@ class BatchDecider:
             rid, digest = _rid(item), _digest(item)
             prior = existing.get(rid)
             if prior is None and rid in seen:
-                prior = (device_id, seen[rid], "accepted", None)
+                prior = (device_id, seen[rid], RecordStatus.ACCEPTED.value, None)
             if prior is not None:
                 if prior[0] != device_id or prior[1] != digest:
-                    outcomes[index] = Outcome(rid, RecordStatus.REJECTED, "conflict")
-                elif prior[2] == "rejected":
+                    outcomes[index] = Outcome(rid, RecordStatus.REJECTED, RejectReason.CONFLICT)
+                elif prior[2] == RecordStatus.REJECTED:
                     outcomes[index] = Outcome(rid, RecordStatus.REJECTED, prior[3])
                 else:
                     outcomes[index] = Outcome(rid, RecordStatus.DUPLICATE)
@@ -289,12 +288,14 @@ class BatchDecider:
                         env.program_id,
                         received_at,
                         item.envelope_hash,
-                        "rejected",
-                        item.reason,
+                        RecordStatus.REJECTED.value,
+                        item.reason.value,
                         None,
                     )
                 )
-                decided.append([env.record_id, "rejected", item.reason, None, seq_flags])
+                decided.append(
+                    [env.record_id, RecordStatus.REJECTED.value, item.reason.value, None, seq_flags]
+                )
                 outcomes[index] = Outcome(env.record_id, RecordStatus.REJECTED, item.reason)
                 continue
             person_id, matched = resolved[index]
@@ -348,7 +349,7 @@ class BatchDecider:
                     env.program_id,
                     received_at,
                     item.envelope_hash,
-                    "accepted",
+                    RecordStatus.ACCEPTED.value,
                     None,
                     decision,
                 )
@@ -371,7 +372,7 @@ class BatchDecider:
                     item.packed,
                 )
             )
-            decided.append([item.record_id, "accepted", decision, person_id, flags])
+            decided.append([item.record_id, RecordStatus.ACCEPTED.value, decision, person_id, flags])
             outcomes[index] = Outcome(item.record_id, RecordStatus.ACCEPTED, None, decision)
         # 5. writes: one statement per table
         insert_rows(
@@ -439,7 +440,7 @@ class BatchDecider:
                 if item.code in taken:
                     item = Rejection(
                         item.record_id,
-                        CODE_COLLISION,
+                        RejectReason.CODE_COLLISION,
                         store=True,
                         envelope=item.envelope,
                         envelope_hash=item.envelope_hash,

@@ -23,7 +23,7 @@ from sync.server.migrations import ensure_partitions, month_start
 from sync.server.shelters import ShelterIngestor
 from sync.server.stored import envelope_digest
 from sync.server.verify import Checked, claimed_id
-from sync.wire import Envelope, EnvelopeFormatError, RecordStatus
+from sync.wire import Envelope, EnvelopeFormatError, RecordStatus, RejectReason
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Ingestor:
             outcome = by_id.get(rid)
             if outcome is None:
                 # not stored: a rejection before the device signature verified
-                reason = getattr(item, "reason", "invalid_record")
+                reason = getattr(item, "reason", RejectReason.INVALID_RECORD)
                 outcome = Outcome(rid, RecordStatus.REJECTED, reason)
             outcomes.append(outcome)
         return outcomes
@@ -196,7 +196,7 @@ class Ingestor:
                 continue  # same id, other bytes: the full path answers "conflict"
             known[index] = (
                 Outcome(env.record_id, RecordStatus.DUPLICATE)
-                if row[2] == "accepted"
+                if row[2] == RecordStatus.ACCEPTED
                 else Outcome(env.record_id, RecordStatus.REJECTED, row[3])
             )
         return known

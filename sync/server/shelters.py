@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.address import parse_address
@@ -60,7 +60,7 @@ from kiosk.shelter_record import (
     Method,
     parse_shelter_plaintext,
 )
-from sync.sealing import HPKE_SUITE
+from sync.sealing import BadCiphertextError, decrypt
 from sync.server import audit
 from sync.server.chain import ChainStatus
 from sync.server.context import ServerContext
@@ -69,7 +69,8 @@ from sync.server.decide import DECISION_LOCK, Outcome
 from sync.server.errors import DeviceRefusedError, ServerError
 from sync.server.keys import ServerKeys
 from sync.server.stored import envelope_digest, pack, unpack
-from sync.wire import HPKE_INFO_LABEL, Envelope, RecordStatus
+from sync.server.verify import chain_reason
+from sync.wire import Envelope, RecordStatus, RejectReason
 
 _TOKEN_LABEL = b"madoguchi.shelter.token.v1\x00"
 #: Default retention of check-ins: long enough for the response and recovery phase of a disaster,
@@ -137,24 +138,22 @@ class ShelterIngestor:
         try:
             key.verify(env.sig, header + env.ct)
         except InvalidSignature:
-            return Outcome(env.record_id, RecordStatus.REJECTED, "bad_signature")  # not stored
+            return Outcome(env.record_id, RecordStatus.REJECTED, RejectReason.BAD_SIGNATURE)  # not stored
         digest = envelope_digest(header, env.ct, env.sig)
 
-        def reject(reason: str) -> _Row:
-            return _Row(env, digest, None, None, (), reason)
+        def reject(reason: RejectReason) -> _Row:
+            return _Row(env, digest, None, None, (), reason.value)
 
         try:
-            plaintext = HPKE_SUITE.decrypt(
-                env.ct, self._ctx.keys.hpke_private_key, info=HPKE_INFO_LABEL + header
-            )
-        except (InvalidTag, ValueError):
-            return reject("bad_ciphertext")
+            plaintext = decrypt(env.ct, header=header, server_private_key=self._ctx.keys.hpke_private_key)
+        except BadCiphertextError:
+            return reject(RejectReason.BAD_CIPHERTEXT)
         try:
             record = parse_shelter_plaintext(plaintext)
         except RecordFormatError:
-            return reject("invalid_record")
+            return reject(RejectReason.INVALID_RECORD)
         if record.record_id != env.record_id or record.kiosk.kiosk_id != env.kiosk_id:
-            return reject("record_mismatch")
+            return reject(RejectReason.RECORD_MISMATCH)
         flags: list[str] = []
         subject: bytes | None = None
         if isinstance(record, CheckinCardRecord):
@@ -166,7 +165,7 @@ class ShelterIngestor:
                 assert record.auth_certificate is not None
                 chain = self._ctx.chains.check(record.auth_certificate)
                 if chain.status is not ChainStatus.OK:
-                    return reject(chain.status.value)
+                    return reject(chain_reason(chain.status))
                 if not chain.valid_at(record.kiosk.clock):
                     flags.append("certificate_expired")  # let in at the shelter; counted, flagged
                 subject = self._ctx.keyer.primary(chain.issuer_der, chain.serial)
@@ -559,7 +558,7 @@ def summary(
 
 def _open(keys: ServerKeys, blob: bytes) -> bytes:
     envelope = unpack(blob)
-    return HPKE_SUITE.decrypt(envelope.ct, keys.hpke_private_key, info=envelope.hpke_info())
+    return decrypt(envelope.ct, header=envelope.header_bytes(), server_private_key=keys.hpke_private_key)
 
 
 def _registration_of(tx: Transaction, keys: ServerKeys, person_id: str) -> dict[str, str] | None:

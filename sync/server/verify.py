@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from kiosk.address import parse_address
-from kiosk.eligibility import check_eligibility
+from kiosk.eligibility import ReasonCode, check_eligibility
 from kiosk.errors import RecordFormatError
 from kiosk.programs import Program
 from kiosk.registration import SignedRegistration, parse_signed
@@ -47,13 +47,22 @@ from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
 from sync.server.persons import PersonKeyer, PersonKeys
 from sync.server.revocation import RevocationChecker, RevocationStatus
 from sync.server.stored import envelope_digest, pack
-from sync.wire import Envelope, EnvelopeFormatError
+from sync.wire import Envelope, EnvelopeFormatError, RejectReason
 
 #: Kiosk clocks further than this from the server's receive time are flagged (past) or refused
 #: (future); also the tolerance of the device-history lower bound in :mod:`sync.server.decide`.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
-#: Rejection reason of a record dated after its receive time by more than :data:`MAX_CLOCK_SKEW`.
-CLOCK_AHEAD = "clock_ahead"
+
+
+def chain_reason(status: ChainStatus) -> RejectReason:
+    """The wire reason of a failed chain check (the one mapping; a test covers every status)."""
+    return RejectReason(status.value)
+
+
+def eligibility_reason(code: ReasonCode) -> RejectReason:
+    """The wire reason of a programme rule the record breaks (a test covers every code)."""
+    return RejectReason(code.value)
+
 
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
@@ -70,7 +79,7 @@ class Rejection:
     """
 
     record_id: str | None
-    reason: str
+    reason: RejectReason
     store: bool
     envelope: Envelope | None = field(default=None, repr=False)
     envelope_hash: bytes = field(default=b"", repr=False)
@@ -145,69 +154,71 @@ class RecordVerifier:
             try:
                 envelope = Envelope.from_json(raw)
             except EnvelopeFormatError:
-                return Rejection(claimed_id(raw), "bad_header", store=False)
+                return Rejection(claimed_id(raw), RejectReason.BAD_HEADER, store=False)
         if envelope.kiosk_id != device_id:
-            return Rejection(envelope.record_id, "kiosk_mismatch", store=False)
+            return Rejection(envelope.record_id, RejectReason.KIOSK_MISMATCH, store=False)
         # the canonical header is needed three times (signature, HPKE info, storage): build it once
         header = envelope.header_bytes()
         signed_bytes = header + envelope.ct
         try:
             device_key.verify(envelope.sig, signed_bytes)
         except InvalidSignature:
-            return Rejection(envelope.record_id, "bad_signature", store=False)
+            return Rejection(envelope.record_id, RejectReason.BAD_SIGNATURE, store=False)
         digest = envelope_digest(header, envelope.ct, envelope.sig)
 
-        def reject(reason: str) -> Rejection:
+        def reject(reason: RejectReason) -> Rejection:
             return Rejection(envelope.record_id, reason, store=True, envelope=envelope, envelope_hash=digest)
 
         try:
             plaintext = decrypt(envelope.ct, header=header, server_private_key=self._server_key)
         except BadCiphertextError:
-            return reject("bad_ciphertext")
+            return reject(RejectReason.BAD_CIPHERTEXT)
         try:
             signed = parse_signed(plaintext)
         except RecordFormatError:
-            return reject("invalid_record")
+            return reject(RejectReason.INVALID_RECORD)
         record = signed.record
         if (
             record.record_id != envelope.record_id
             or record.kiosk.kiosk_id != envelope.kiosk_id
             or record.program_id != envelope.program_id
         ):
-            return reject("record_mismatch")
+            return reject(RejectReason.RECORD_MISMATCH)
         chain = self._chains.check(record.auth_certificate)
         if chain.status is not ChainStatus.OK or chain.public_key is None:
-            return reject(chain.status.value)
+            return reject(chain_reason(chain.status))
         registered_at = record.kiosk.clock
         if not chain.valid_at(registered_at):
             early = chain.not_before is not None and registered_at < chain.not_before
-            return reject("certificate_not_yet_valid" if early else "certificate_expired")
+            return reject(
+                RejectReason.CERTIFICATE_NOT_YET_VALID if early else RejectReason.CERTIFICATE_EXPIRED
+            )
         try:
             chain.public_key.verify(signed.card_signature, _record_bytes(plaintext), _PKCS1, _SHA256)
         except InvalidSignature:
-            return reject("card_signature")
+            return reject(RejectReason.CARD_SIGNATURE)
         ver = record.verification
         if not (ver.chain and ver.signature and ver.integrity and ver.genuine_card):
-            return reject("kiosk_verification")
+            return reject(RejectReason.KIOSK_VERIFICATION)
         # the clock policy's upper bound (docs/server.md): nothing is registered in the future
         if (
             registered_at - received_at > MAX_CLOCK_SKEW
             or envelope.created_time() - received_at > MAX_CLOCK_SKEW
         ):
-            return reject(CLOCK_AHEAD)
+            return reject(RejectReason.CLOCK_AHEAD)
         flags: list[str] = []
         if chain.certificate is None or chain.issuer is None:
-            return reject(ChainStatus.MALFORMED.value)
+            return reject(chain_reason(ChainStatus.MALFORMED))
         revocation = self._revocation.check(chain.certificate, chain.issuer, registered_at)
         if revocation is RevocationStatus.REVOKED:
-            return reject("certificate_revoked")
+            return reject(RejectReason.CERTIFICATE_REVOKED)
         if revocation is RevocationStatus.NOT_CHECKED:
             flags.append("revocation_not_checked")
         elif revocation is RevocationStatus.UNKNOWN:
             flags.append("revocation_unknown")
         program = self._programs.get(record.program_id)
         if program is None:
-            return reject("unknown_program")
+            return reject(RejectReason.UNKNOWN_PROGRAM)
         resident = record.resident
         parsed = parse_address(resident.address)  # once: eligibility, municipality and person key
         eligibility = check_eligibility(
@@ -220,7 +231,7 @@ class RecordVerifier:
             parsed_address=parsed,
         )
         if not eligibility.eligible:
-            return reject(eligibility.codes[0].value)
+            return reject(eligibility_reason(eligibility.codes[0]))
         if received_at - registered_at > MAX_CLOCK_SKEW:  # in the past: queued offline, or a slow clock
             flags.append("clock_skew")
         if abs(registered_at - envelope.created_time()) > MAX_CLOCK_SKEW:

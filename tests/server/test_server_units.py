@@ -156,3 +156,34 @@ def test_person_keys_are_the_stored_hmac_and_accept_a_shared_normalisation() -> 
     assert keys.address == keyer.address(raw)
     assert keys.primary == keyer.primary(b"issuer", 7)
     assert keys.secondary == keyer.secondary("佐藤花子", "1985-06-12")
+
+
+def test_every_server_rejection_has_a_wire_reason() -> None:
+    """Typed outcomes (issue 11): every failed chain status and every programme rule maps to a
+    member of ``wire.RejectReason`` through the one mapping, so the kiosk's list is complete."""
+    from kiosk.eligibility import ReasonCode
+    from sync.server.chain import ChainStatus
+    from sync.server.verify import chain_reason, eligibility_reason
+    from sync.wire import RejectReason
+
+    for status in ChainStatus:
+        if status is not ChainStatus.OK:
+            assert isinstance(chain_reason(status), RejectReason)
+    for code in ReasonCode:
+        assert eligibility_reason(code).value == code.value
+
+
+def test_no_rejection_reason_is_a_string_literal_in_the_server() -> None:
+    """The 11 ``reject("…")`` literals went; a new one would bypass the enum."""
+    import re
+    from pathlib import Path
+
+    server = Path(__file__).resolve().parents[2] / "sync" / "server"
+    pattern = re.compile(r"""(reject|Rejection)\([^)]*["'][a-z_]+["']""")
+    offenders = [
+        f"{path.name}:{n}"
+        for path in sorted(server.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 
 from kiosk.shelter_card import CardContent
 from ui.printing import PrinterMissingError, PrintFailedError
@@ -59,8 +59,16 @@ def paint_checkin_card(painter: QPainter, content: CardContent, width: float, he
         (content.title_en, 2.8, False, 6.0),
         (content.token_text, 3.0, True, 5.0),
     ):
-        painter.setFont(_font(size * unit, bold=bold))
-        painter.drawText(QRectF(left, top, side, advance * unit), flags, text)
+        font = _font(size * unit, bold=bold)
+        wrap = flags
+        if text == content.token_text:
+            # the code is one unbreakable run (a hyphen must never wrap it onto the next line):
+            # shrink it until it fits the space beside the QR
+            wrap = 0
+            while QFontMetricsF(font).horizontalAdvance(text) > side and font.pixelSize() > 1:
+                font.setPixelSize(font.pixelSize() - 1)
+        painter.setFont(font)
+        painter.drawText(QRectF(left, top, side, advance * unit), wrap, text)
         top += advance * unit
     line_top = margin + qr_side + 1.5 * unit
     painter.setFont(_font(2.0 * unit))

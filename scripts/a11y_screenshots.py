@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def shot(name: str, state: FlowState) -> None:
         nonlocal count
+        assist, window.assist = window.assist, None  # the wipe would reset the size and contrast
         window.wipe()
+        window.assist = assist
         window.show_state(state)
         app.processEvents()
         pixmap = window.grab().scaledToWidth(THUMB, Qt.TransformationMode.SmoothTransformation)

@@ -30,6 +30,7 @@ from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from kiosk.station import ReaderPosition
+from ui.theme import Palette, current_appearance
 
 ART: Final = Path(__file__).resolve().parent / "art"
 
@@ -63,8 +64,16 @@ DESCRIPTIONS: Final = {
 
 _FRAME_MS: Final = 50
 _PERIOD_MS: Final = 2400
-#: Chevron colour: the standard theme's primary blue (≥ 3:1 on white; the HC theme draws it white).
+#: Chevron colour: the standard theme's primary blue (10.6:1 on white), yellow on black.
 _CHEVRON: Final = "#003A8C"
+_CHEVRON_ON_DARK: Final = "#FFDD00"
+#: The drawing's own background on a dark page.
+PANEL: Final = "#FFFFFF"
+
+
+def chevron_colour(palette: Palette) -> str:
+    """The chevron's fill for ``palette`` (its page background decides)."""
+    return _CHEVRON if palette.page_bg == "#FFFFFF" else _CHEVRON_ON_DARK
 
 
 class CardPicture(QWidget):
@@ -153,9 +162,23 @@ class CardPicture(QWidget):
             painter.end()
 
     def paint(self, painter: QPainter, area: QRectF) -> None:
-        """Draw the picture into ``area`` (also used for screenshots and tests)."""
+        """Draw the picture into ``area`` (also used for screenshots and tests).
+
+        On the white-on-black theme the drawing gets its own white panel (its dark outlines and
+        grey reader would be lost on black) and the chevron turns yellow (the blue one is 2:1 on
+        black): every part keeps ≥ 3:1 against what is next to it (tests/ui/test_contrast.py)."""
         margin = min(area.width(), area.height()) * 0.12
         drawing = area.adjusted(margin, margin, -margin, -margin)
+        palette = current_appearance().palette
+        self.chevron_colour = QColor(chevron_colour(palette))
+        if palette.page_bg != "#FFFFFF":
+            painter.save()
+            painter.setPen(QPen(QColor(palette.text), 3))
+            painter.setBrush(QColor(PANEL))
+            painter.drawRoundedRect(
+                drawing.adjusted(-margin * 0.3, -margin * 0.3, margin * 0.3, margin * 0.3), 16, 16
+            )
+            painter.restore()
         if self.position is not ReaderPosition.SEPARATE and self.scene is not Scene.PIN_HIDDEN:
             self._chevron(painter, area, margin)
         # keep the SVG's 400 x 320 aspect ratio, centred

@@ -185,3 +185,14 @@ def test_text_sizes_scale_every_font(qtbot: QtBot) -> None:
     finally:
         apply_theme(app)
     assert current_appearance() == DEFAULT_APPEARANCE
+
+
+@pytest.mark.parametrize("palette", list(THEMES.values()), ids=lambda p: p.name)
+def test_card_picture_colours_meet_3_to_1(palette: Palette) -> None:
+    """The card picture's chevron against the page, and (dark theme) its white panel against the
+    page: icons need 3:1 (WCAG 1.4.11)."""
+    from ui.illustration import PANEL, chevron_colour
+
+    assert contrast(chevron_colour(palette), palette.page_bg) >= 3.0
+    if palette.page_bg != "#FFFFFF":
+        assert contrast(PANEL, palette.page_bg) >= 3.0

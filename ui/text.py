@@ -71,8 +71,8 @@ def keep_phrases(text: str) -> str:
     kana is segmented with the Chinese model (BudouX's Japanese model splits kanji-only strings
     too, but the Chinese one knows Chinese words).
     """
-    if WORD_JOINER in text:
-        return text
+    if WORD_JOINER in text or len(text) <= _SHORT_CHUNK:
+        return text  # a word that short never wraps (language names: no model loaded for them)
     if _KANA.search(text) or _HAN.search(text):
         kind = "ja" if _KANA.search(text) else "zh-hans"
         return "\n".join(_keep_line(line, kind) for line in text.split("\n"))

@@ -41,6 +41,7 @@ __all__ = [
     "parse_signed",
     "send_heartbeat",
     "signed_body",
+    "software_version",
 ]
 
 HEARTBEAT_PATH: Final = f"{wire.API_PREFIX}/heartbeat"
@@ -174,6 +175,17 @@ def parse_signed(body: bytes, public_key: Ed25519PublicKey) -> Heartbeat:
     if wire.canonical_json(heartbeat.to_json()) != wire.canonical_json(data["heartbeat"]):
         raise wire.MessageFormatError("heartbeat: not in canonical form")
     return heartbeat
+
+
+def software_version() -> str:
+    """The installed ``madoguchi`` version for a heartbeat (``unknown`` when run from a tree that was
+    never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("madoguchi")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def send_heartbeat(

@@ -20,21 +20,51 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.client import SyncClient, retry_delay
 from sync.errors import SyncError
 from sync.outbox import Outbox
 from sync.uploader import SyncReport, Uploader
+from sync.wire import WireFormatError
 
-__all__ = ["MAX_PARALLEL", "SyncService"]
+__all__ = ["MAX_PARALLEL", "HeartbeatPlan", "SyncService"]
 
 #: Upper bound of :class:`SyncService` ``parallel`` (and of ``[server] parallel_uploads``).
 MAX_PARALLEL = 8
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeartbeatPlan:
+    """How the leader reports the booth's health to the server (issue 10): every ``interval_s``,
+    after an upload pass, on the leader's own connection, signed with ``device_key``.
+
+    ``reader_state`` is called on the sync thread and must only read (the kiosk passes a function
+    of the last flow state it showed). A failed heartbeat is logged by type and never holds up an
+    upload; the next one is tried after the interval.
+    """
+
+    device_key: Ed25519PrivateKey
+    version: str
+    reader_state: Callable[[], str]
+    interval_s: float = 300.0
+
+
+def _error_code(error: str | None) -> str | None:
+    """The heartbeat's error code of ``last_error`` (an exception class name or a pass's code):
+    ``SyncTransportError`` → ``sync_transport_error``; only ``[a-z0-9_.]``, at most 64."""
+    if not error:
+        return None
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", error).lower()
+    return re.sub(r"[^a-z0-9_.]", "_", snake)[:64]
 
 
 class SyncService:
@@ -47,6 +77,7 @@ class SyncService:
     :param max_backoff_s: longest backoff after repeated failed passes (Retry-After may add to it).
     :param on_report: called on a sync thread after every pass that did something or failed.
     :param parallel: upload threads while catching up (1 = the leader only; at most 8).
+    :param heartbeat: when given, the leader also sends a heartbeat every ``heartbeat.interval_s``.
     """
 
     def __init__(
@@ -60,6 +91,7 @@ class SyncService:
         on_report: Callable[[SyncReport], None] | None = None,
         rng: random.Random | None = None,
         parallel: int = 1,
+        heartbeat: HeartbeatPlan | None = None,
     ) -> None:
         if not 1 <= parallel <= MAX_PARALLEL:
             raise ValueError(f"parallel must be 1-{MAX_PARALLEL}")
@@ -78,6 +110,10 @@ class SyncService:
         self._threads: list[threading.Thread] = []
         self.last_report: SyncReport | None = None
         self.last_error: str | None = None
+        self._heartbeat = heartbeat
+        self._last_beat: float | None = None
+        #: Heartbeats the server took (a count: the kiosk's staff view and the tests read it).
+        self.heartbeats_sent = 0
 
     def start(self) -> None:
         """Start the leader and the helpers (once)."""
@@ -144,6 +180,7 @@ class SyncService:
                     self._catch_up.set()
                 else:
                     self._catch_up.clear()
+                self._beat(client, outbox)
                 sleep = self._sleep_after(report, outbox)
                 if not report.ok:
                     # A wake-up (new record) must not cut a backoff short: the server asked for it.
@@ -153,6 +190,32 @@ class SyncService:
         finally:
             client.close()
             outbox.close()
+
+    def _beat(self, client: SyncClient, outbox: Outbox) -> None:
+        """Send a heartbeat when one is due (no personal data: counts, states, codes)."""
+        plan = self._heartbeat
+        now = time.monotonic()
+        if plan is None or (self._last_beat is not None and now - self._last_beat < plan.interval_s):
+            return
+        from sync.heartbeat import send_heartbeat
+
+        self._last_beat = now
+        try:
+            status = outbox.status()
+            oldest = None if status.oldest_age_s is None else max(0, round(status.oldest_age_s))
+            send_heartbeat(
+                client,
+                plan.device_key,
+                version=plan.version,
+                queue_depth=status.depth,
+                oldest_queued_s=oldest,
+                reader_state=plan.reader_state(),
+                last_error=_error_code(self.last_error),
+            )
+        except (SyncError, WireFormatError) as exc:
+            logger.warning("heartbeat not sent: %s", type(exc).__name__)
+            return
+        self.heartbeats_sent += 1
 
     def _help(self) -> None:
         """A catch-up helper: one batch at a time while the leader says more is due.

@@ -194,12 +194,15 @@ class KioskApp:
         interrupted upload left SENDING back to PENDING) and their own HTTP client, to the server
         pinned at enrollment."""
         from sync.client import SyncClient
+        from sync.heartbeat import software_version
         from sync.outbox import OUTBOX_FILE, Outbox
-        from sync.service import SyncService
+        from sync.service import HeartbeatPlan, SyncService
 
         settings = self.settings
         pinned = store.load_server()  # NotEnrolledError: a start-up failure
         path = settings.data_dir / OUTBOX_FILE
+        # the booth's health for the server's device list: counts and states, never personal data
+        heartbeat = HeartbeatPlan(store.load_device_key(), software_version(), self._reader_state)
         service = SyncService(
             open_outbox=lambda: Outbox.open(path),
             make_client=lambda: SyncClient(
@@ -207,9 +210,20 @@ class KioskApp:
             ),
             on_report=_log_sync,
             parallel=settings.server.parallel_uploads,
+            heartbeat=heartbeat,
         )
         service.start()
         return service
+
+    def _reader_state(self) -> str:
+        """The reader's state for the heartbeat, from the last flow state shown (read on the sync
+        thread: one attribute read, no widget touched)."""
+        state = self.controller.state
+        if state is None:
+            return "unknown"
+        if not state.reader_available:
+            return "no_reader"
+        return "card_present" if state.card_present else "ready"
 
     def _start_watcher(self) -> None:
         from card.watcher import ReaderWatcher

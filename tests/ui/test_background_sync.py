@@ -83,6 +83,10 @@ def test_a_registration_reaches_the_server_by_itself(
 
         # woken by the enqueue: no 30 s poll interval to wait for
         qtbot.waitUntil(accepted, timeout=15000)
+        # and the booth told the server it is alive (issue 10's heartbeat), with no one asking
+        sync = kiosk.sync
+        assert sync is not None
+        qtbot.waitUntil(lambda: sync.heartbeats_sent >= 1, timeout=15000)
         data_dir = kiosk.settings.data_dir
     finally:
         kiosk.stop()

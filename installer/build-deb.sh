@@ -88,11 +88,18 @@ print("\n".join(d["build-system"]["requires"] + d["project"]["dependencies"]))' 
 fi
 wheelhouse_s=$(awk -v s="$wheelhouse_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
-# --- the source tree: tracked and new (not ignored) files of the working tree -------------------
+# --- the source tree: tracked and new (not ignored) files of the working tree, packaged paths ----
 cd "$SRC"
+# What goes into the packages: the wheel's sources and metadata, the configuration, installer/.
+# Tests, docs and benchmarks stay out, so changing them does not rebuild anything.
+PACKAGED=(pyproject.toml setup.py README.md babel.cfg card kiosk ui sync config installer)
+packaged_files() {
+  git ls-files -z -co --exclude-standard -- "${PACKAGED[@]}" |
+    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done
+}
 tree_key=$( {
   echo "$deps_key"
-  git ls-files -z -co --exclude-standard | sort -z | xargs -0 sha256sum 2>/dev/null
+  packaged_files | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -c1-16)
 src_key=$(echo "$VERSION $COMPRESSION $tree_key" | sha256sum | cut -c1-16)
 # The venv depends on the tree and the wheelhouse only, not on the Debian version (debian/rules).
@@ -105,8 +112,7 @@ else
   BUILD=$CACHE/build
   rm -rf "$BUILD"
   mkdir -p "$BUILD/madoguchi-$VERSION"
-  git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
-    | tar --null -T - -cf - | tar -xf - -C "$BUILD/madoguchi-$VERSION"
+  packaged_files | tar --null -T - -cf - | tar -xf - -C "$BUILD/madoguchi-$VERSION"
   cd "$BUILD/madoguchi-$VERSION"
   cp -r installer/debian debian
   if [ "$VERSION" != "$BASE_VERSION" ]; then
@@ -142,7 +148,7 @@ if [ "$LINTIAN" -eq 1 ]; then
   command -v lintian >/dev/null || die "lintian not found: run scripts/setup.sh"
   if [ ! -f "$DONE/lintian.txt" ]; then
     # lintian exits non-zero when it reports errors: the report is the result, not the exit code.
-    lintian --no-tag-display-limit "$DONE"/*.changes >"$DONE/lintian.partial" 2>&1 || true
+    lintian --tag-display-limit 0 "$DONE"/*.changes >"$DONE/lintian.partial" 2>&1 || true
     mv "$DONE/lintian.partial" "$DONE/lintian.txt"
   fi
   cat "$DONE/lintian.txt"

@@ -31,6 +31,7 @@ from kiosk.messages import (
 from kiosk.settings import KioskMode
 from ui.forgot_pin import ForgotPinPanel, label_forgot_button
 from ui.i18n import message, ui_text
+from ui.illustration import CardPicture, Scene
 from ui.layout import Metrics
 from ui.pages.base import Page, Post, View
 from ui.pinpad import PinPad
@@ -72,12 +73,18 @@ class PinPage(Page):
         self.tries = label("notice")
         self.rejected = label("danger")
         self.hidden_note = label()
+        # the picture: cover the pad with the other hand (small: the pad needs the room)
+        self.hidden_picture = CardPicture()
+        self.hidden_picture.set_scene(Scene.PIN_HIDDEN)
+        self.hidden_picture.setMinimumSize(96, 72)
+        self.hidden_picture.setMaximumHeight(150)
         self.same = button(self._press_same, checkable=True)
         self.different = button(lambda: self._choose(False), checkable=True)
         self.pad = PinPad()
         self.pad.submitted.connect(self._submit)
         for widget in (self.prompt, self.tries, self.rejected, self.same, self.different, self.hidden_note):
             self.body.addWidget(widget)
+        self.body.addWidget(self.hidden_picture)
         self.aside.addWidget(self.pad)  # beside the texts in landscape, below them in portrait
         # "Forgot your PIN?" (issue 13): where and how to reset it, over the pad; costs no try
         self.forgot_panel = ForgotPinPanel(self._close_forgot)
@@ -100,7 +107,16 @@ class PinPage(Page):
         self.mode = mode
 
     def _normal_widgets(self) -> tuple[QWidget, ...]:
-        return (self.prompt, self.tries, self.rejected, self.same, self.different, self.hidden_note, self.pad)
+        return (
+            self.prompt,
+            self.tries,
+            self.rejected,
+            self.same,
+            self.different,
+            self.hidden_note,
+            self.hidden_picture,
+            self.pad,
+        )
 
     def _open_forgot(self) -> None:
         self.pad.clear()  # no half-typed PIN waits behind the panel
@@ -112,7 +128,7 @@ class PinPage(Page):
 
     def _close_forgot(self) -> None:
         self.forgot_panel.setVisible(False)
-        for widget in (self.prompt, self.hidden_note, self.pad, self.forgot):
+        for widget in (self.prompt, self.hidden_note, self.hidden_picture, self.pad, self.forgot):
             widget.setVisible(True)
         if self._shown is not None:
             self.show_state(*self._shown)  # the rest as the state says
@@ -198,5 +214,5 @@ class PinPage(Page):
         self._shown = None
         if self.forgot_panel.isVisible():
             self.forgot_panel.setVisible(False)
-            for widget in (self.prompt, self.hidden_note, self.pad, self.forgot):
+            for widget in (self.prompt, self.hidden_note, self.hidden_picture, self.pad, self.forgot):
                 widget.setVisible(True)

@@ -9,8 +9,8 @@
 * a one-line label (codes, PIN dots) wider or taller than its contents rectangle;
 * a button whose lines (a :class:`~ui.widgets.WrapButton`'s wrapped lines, or a plain button's
   text) are wider than its contents rectangle, or that needs more height than it has;
-* a label or button showing Japanese in a font that is not Noto Sans CJK (without it the screens
-  show empty boxes and every other test still passes).
+* a label or button showing Japanese in a font that is not Noto Sans CJK, or any character that
+  no installed font has (drawn as an empty box: without the fonts every other check still passes).
 
 Measured with the widget's own font (style sheets set it) and ``QFontMetrics``; nothing is
 rendered to pixels, so a whole screen costs a few milliseconds.
@@ -22,7 +22,7 @@ import re
 from typing import Final
 
 from PySide6.QtCore import QRect
-from PySide6.QtGui import QFontInfo, QFontMetrics
+from PySide6.QtGui import QFont, QFontInfo, QFontMetrics, QTextLayout
 from PySide6.QtWidgets import QAbstractButton, QLabel, QPushButton, QStyle, QStyleOptionButton, QWidget
 
 from ui.text import plain, wrap_lines
@@ -94,9 +94,30 @@ def _check_button(widget: QPushButton) -> list[str]:
     return problems
 
 
+_missing: dict[tuple[str, str], int] = {}
+
+
+def missing_glyphs(text: str, font: QFont) -> int:
+    """How many characters of ``text`` Qt draws as an empty box (glyph 0, .notdef) with ``font``
+    and its fallbacks: a language whose font is not installed shows boxes and fits perfectly."""
+    key = (text, font.key())
+    found = _missing.get(key)
+    if found is None:
+        layout = QTextLayout(text, font)
+        layout.beginLayout()
+        while layout.createLine().isValid():
+            pass
+        layout.endLayout()
+        found = sum(1 for run in layout.glyphRuns() for glyph in run.glyphIndexes() if glyph == 0)
+        _missing[key] = found
+    return found
+
+
 def _font_problem(widget: QWidget, text: str) -> str | None:
     if _JAPANESE.search(text) and not QFontInfo(widget.font()).family().startswith("Noto Sans CJK"):
         return f"{_where(widget)}: Japanese in {QFontInfo(widget.font()).family()!r}"
+    if text and missing_glyphs(text.replace("\n", " "), widget.font()):
+        return f"{_where(widget)}: characters without a glyph (empty boxes)"
     return None
 
 

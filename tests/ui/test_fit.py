@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -27,7 +28,7 @@ from kiosk.settings import KioskMode
 from kiosk.station import StationSettings
 from ui import theme
 from ui.assist import attach
-from ui.fit import misfits
+from ui.fit import misfits, missing_glyphs
 from ui.gallery import sample_states, with_language
 from ui.i18n import LANGUAGES
 from ui.window import KioskWindow
@@ -124,3 +125,10 @@ def test_the_checker_finds_a_clipped_button(themed: QApplication, qtbot: QtBot, 
     window.show_state(with_language(state, "ja-easy"))
     QApplication.processEvents()
     assert misfits(window)
+
+
+def test_the_checker_finds_empty_boxes(themed: QApplication) -> None:
+    """Tofu fits perfectly; the glyph check is what fails when a language's font is missing."""
+    font = QFont(theme.FONT_FAMILY, 20)
+    assert missing_glyphs("マイナンバーカード नेपाली 한국어 Tiếng Việt ✓ ✕ ⚠", font) == 0
+    assert missing_glyphs("\ue000\ue001", font) == 2  # private-use characters: no font has them

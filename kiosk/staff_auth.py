@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from kiosk import wire_rules
+
 SCRYPT_N: Final = 2**14
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
@@ -43,7 +45,7 @@ def verify_passcode(stored: str, attempt: str) -> bool:
         scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
         if scheme != "scrypt":
             raise ValueError(scheme)
-        salt, digest = base64.b64decode(salt_b64, validate=True), base64.b64decode(digest_b64, validate=True)
+        salt, digest = wire_rules.strict_b64decode(salt_b64), wire_rules.strict_b64decode(digest_b64)
         got = hashlib.scrypt(attempt.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(digest))
     except ValueError as exc:
         raise PasscodeFormatError("not a scrypt$N$r$p$salt$hash value") from exc

@@ -10,5 +10,8 @@ from kiosk.cli import build_parser
 def test_every_owned_command_is_registered() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    owned = {"card", "virtual-card", "register", "checkin", "enroll", "queue", "sync", "server", "kiosk"}
+    owned = {
+        "card", "virtual-card", "register", "self-test", "checkin", "staff-passcode",
+        "enroll", "queue", "sync", "server", "kiosk",
+    }  # fmt: skip
     assert set(sub.choices) == owned

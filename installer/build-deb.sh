@@ -133,6 +133,7 @@ else
   mkdir -p "$DONE"
   mv "$BUILD"/*.deb "$BUILD"/*.buildinfo "$BUILD"/*.changes "$BUILD/package_s" "$DONE"/
   cp "$BUILD/build.log" "$DONE/"
+  cd "$SRC"  # out of the build directory before it goes (lintian, below, needs a working directory)
   rm -rf "$BUILD"
   # Only the last few builds are kept.
   newest_first "$CACHE/done" '*' | tail -n +5 | xargs -r rm -rf
@@ -147,8 +148,14 @@ for deb in "$DONE"/*.deb; do debs+=("$(basename "$deb")"); done
 if [ "$LINTIAN" -eq 1 ]; then
   command -v lintian >/dev/null || die "lintian not found: run scripts/setup.sh"
   if [ ! -f "$DONE/lintian.txt" ]; then
-    # lintian exits non-zero when it reports errors: the report is the result, not the exit code.
-    lintian --tag-display-limit 0 "$DONE"/*.changes >"$DONE/lintian.partial" 2>&1 || true
+    # Exit 1 means it reported errors (the report is the result); anything higher is lintian
+    # itself failing, and is not kept as a report.
+    rc=0
+    lintian --tag-display-limit 0 "$DONE"/*.changes >"$DONE/lintian.partial" 2>&1 || rc=$?
+    if [ "$rc" -gt 1 ]; then
+      cat "$DONE/lintian.partial" >&2
+      die "lintian failed (exit $rc)"
+    fi
     mv "$DONE/lintian.partial" "$DONE/lintian.txt"
   fi
   cat "$DONE/lintian.txt"

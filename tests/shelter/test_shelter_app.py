@@ -1,8 +1,16 @@
 """``madoguchi kiosk`` in shelter mode (training: the in-process virtual card's tap button): a tap
-becomes a sealed check-in in the real outbox, and the background sync delivers it to a real server."""
+becomes a sealed check-in in the real outbox, and the background sync delivers it to a real server.
+
+The kiosk runs its own event loop (``app.exec()`` and ``quit()``, as ``madoguchi kiosk`` does), which
+leaves the test process's QApplication unusable for later pytest-qt tests; so the check runs in a
+child Python process (this file run as a script) and the test asserts on its exit status.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +27,23 @@ from ui.pages.shelter_app import run_shelter_kiosk
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_training_tap_is_queued_and_delivered(qapp: QApplication, tmp_path: Path) -> None:
+def test_training_tap_is_queued_and_delivered(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.run(
+        [sys.executable, __file__, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
+    )
+    assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-3000:]
+    assert "shelter check passed" in child.stdout
+
+
+def check_training_tap(tmp_path: Path) -> None:
+    """The whole check, in the child process (asserts raise there and exit non-zero)."""
     import socket
     import threading
 
@@ -102,3 +126,9 @@ def test_training_tap_is_queued_and_delivered(qapp: QApplication, tmp_path: Path
     with Outbox.open(data / OUTBOX_FILE) as box:
         assert box.status().counts.get("PENDING", 0) == 0
     ctx.close()
+    print("shelter check passed")
+
+
+if __name__ == "__main__":
+    app = QApplication(sys.argv[:1])
+    check_training_tap(Path(sys.argv[1]))

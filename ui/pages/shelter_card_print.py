@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 CARD_MM = (85.6, 54.0)
 
 
+#: The face of the check-in code (Debian's fonts-noto-core, installed by scripts/setup.sh).
+CODE_FONT_FAMILY = "Noto Sans"
+
+
 def _font(pixels: float, *, bold: bool = False) -> QFont:
     font = QFont(FONT_FAMILY)
     font.setPixelSize(max(1, round(pixels)))
@@ -62,6 +66,9 @@ def paint_checkin_card(painter: QPainter, content: CardContent, width: float, he
         font = _font(size * unit, bold=bold)
         wrap = flags
         if text == content.token_text:
+            # a Latin face for the code: the CJK face's Latin glyphs get no usable text layer in
+            # the PDF (pdftotext lost digits and whole groups), and a scanner-less desk types it
+            font.setFamily(CODE_FONT_FAMILY)
             # the code is one unbreakable run (a hyphen must never wrap it onto the next line):
             # shrink it until it fits the space beside the QR
             wrap = 0

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -69,6 +69,8 @@ class Workspace:
 
     root: Path
     port: int
+    #: the persona's PINs: no path the demo prints may contain them
+    avoid: tuple[str, ...] = ()
 
     @property
     def server_data(self) -> Path:
@@ -477,61 +479,66 @@ def run(
 
 def _run_kiosk(persona: str | None, *, keep_server: bool, screens: Path | None) -> int:
     """The Qt kiosk in training mode (a window with a display; the offscreen walkthrough without)."""
-    from card.virtual.errors import PersonaError, VirtualCardError
-    from card.virtual.persona import DEFAULT_PERSONA, load_persona
-
-    try:
-        chosen = load_persona(persona or DEFAULT_PERSONA)
-    except PersonaError as exc:
-        print(f"demo: {exc}", file=sys.stderr)
-        return 2
-    root = Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
     headless = not _has_display()
-    if headless and screens is None:
-        screens = Path(tempfile.mkdtemp(prefix="madoguchi-demo-screens-"))
-    ws = Workspace(root, _free_port(chosen.auth_pin))
-    print("Madoguchi demo / 窓口デモ: the Qt kiosk in training mode, against the embedded server")
-    print(f"  work directory (removed at the end unless --keep-server): {root}")
-    started = time.monotonic()
-    code = 1
-    try:
-        code = _kiosk(ws, chosen.id, screens if headless or screens else None, keep_server=keep_server)
-    except (DemoError, VirtualCardError, TimeoutError, subprocess.TimeoutExpired) as exc:
-        print(f"demo: {exc}", file=sys.stderr)
-        code = 1
-    finally:
-        if not (keep_server and code == 0):
-            shutil.rmtree(root, ignore_errors=True)
-    print(f"demo finished in {time.monotonic() - started:.1f} s (exit {code})")
-    return code
+
+    def body(ws: Workspace, persona_id: str) -> int:
+        shown = screens
+        if headless and shown is None:
+            shown = _pin_free_tempdir("madoguchi-demo-screens-", ws.avoid)
+        return _kiosk(ws, persona_id, shown, keep_server=keep_server)
+
+    title = "the Qt kiosk in training mode, against the embedded server"
+    return _run_demo(persona, title, body, keep_server=keep_server)
 
 
 def _run_terminal(persona: str | None, *, keep_server: bool) -> int:
     """The terminal path through real pcscd + vpcd (``--terminal``)."""
-    from card.virtual.errors import PersonaError, VirtualCardError
-    from card.virtual.persona import DEFAULT_PERSONA, load_persona
-
     if not PCSCD_SOCKET.exists():
         print("demo: pcscd is not running; run ./scripts/demo.sh (it starts pcscd)", file=sys.stderr)
         return 1
+
+    def body(ws: Workspace, persona_id: str) -> int:
+        # The vpcd lock first: waiting for a test run to free the reader must not keep a server idle.
+        with vpcd_lock(on_wait=_waiting):
+            return _registration(ws, persona_id, keep_server=keep_server)
+
+    return _run_demo(
+        persona, "server, kiosk and a virtual My Number Card on this machine", body, keep_server=keep_server
+    )
+
+
+def _pin_free_tempdir(prefix: str, avoid: tuple[str, ...]) -> Path:
+    """A new temporary directory whose path holds none of ``avoid`` (the persona's PINs): the demo
+    prints its paths, and must never show a PIN, not even by chance."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    while any(secret in str(root) for secret in avoid):
+        shutil.rmtree(root)
+        root = Path(tempfile.mkdtemp(prefix=prefix))
+    return root
+
+
+def _run_demo(
+    persona: str | None, title: str, body: Callable[[Workspace, str], int], *, keep_server: bool
+) -> int:
+    """What both demos share: the persona, a PIN-free work directory and port, the timing, the
+    error report and the clean-up."""
+    from card.virtual.errors import PersonaError, VirtualCardError
+    from card.virtual.persona import DEFAULT_PERSONA, load_persona
+
     try:
         chosen = load_persona(persona or DEFAULT_PERSONA)
     except PersonaError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
-    root = Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
-    while chosen.auth_pin in str(root) or chosen.card_info_pin in str(root):  # never print a PIN
-        shutil.rmtree(root)
-        root = Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
-    ws = Workspace(root, _free_port(chosen.auth_pin))
-    print("Madoguchi demo / 窓口デモ: server, kiosk and a virtual My Number Card on this machine")
+    avoid = (chosen.auth_pin, chosen.card_info_pin)
+    root = _pin_free_tempdir("madoguchi-demo-", avoid)
+    ws = Workspace(root, _free_port(chosen.auth_pin), avoid)
+    print(f"Madoguchi demo / 窓口デモ: {title}")
     print(f"  work directory (removed at the end unless --keep-server): {root}")
     started = time.monotonic()
     code = 1
     try:
-        # The vpcd lock first: waiting for a test run to free the reader must not keep a server idle.
-        with vpcd_lock(on_wait=_waiting):
-            code = _registration(ws, chosen.id, keep_server=keep_server)
+        code = body(ws, chosen.id)
     except (DemoError, VirtualCardError, TimeoutError, subprocess.TimeoutExpired) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         code = 1

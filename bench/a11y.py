@@ -73,7 +73,7 @@ def main() -> int:
 
     app = QApplication(sys.argv[:1])
     report["rss_qt_app_mb"] = round(_rss_mb(), 1)
-    from kiosk.programs import load_programs
+    from kiosk.rules.programs import load_programs
     from kiosk.slip import build_slip
     from ui.printing import Paper, print_pdf, slip_image
     from ui.voice import VoiceGuide

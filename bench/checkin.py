@@ -139,9 +139,9 @@ def _populate(ctx: Any, checkins: int, shelters: int, seed: int = 15) -> dict[st
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from kiosk.registration import KioskStamp
+    from kiosk.rules.record import KioskStamp
+    from kiosk.rules.shelter_record import CHECKIN_PROGRAM_ID, CheckinRecord, Event, Method, Unverified
     from kiosk.shelter_card import new_token
-    from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinRecord, Event, Method, Unverified
     from sync.sealing import seal
     from sync.server.devices import enroll, issue_token
     from sync.server.shelters import ShelterIngestor
@@ -235,7 +235,7 @@ def _populate(ctx: Any, checkins: int, shelters: int, seed: int = 15) -> dict[st
 def bench_server(url: str, checkins: int, shelters: int, runs: int) -> dict[str, Any]:
     from serverkit import build_context
 
-    from kiosk.shelter_config import Shelter
+    from kiosk.rules.shelter_config import Shelter
     from sync.server import shelters as shelter_lists
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -292,7 +292,7 @@ def main() -> None:
     args = parser.parse_args()
     import logging
 
-    logging.getLogger("kiosk.programs").setLevel(logging.ERROR)  # the test programme's fallbacks
+    logging.getLogger("kiosk.rules.programs").setLevel(logging.ERROR)  # the test programme's fallbacks
     result: dict[str, Any] = {"bench": "checkin"}
     result["card"] = {"skipped": "--skip-card"} if args.skip_card else bench_card(args.runs)
     result["kiosk"] = bench_kiosk(args.kiosk_n)

@@ -50,7 +50,7 @@ from kiosk.flow import (  # noqa: E402
     ServicesChosen,
     Start,
 )
-from kiosk.programs import load_programs  # noqa: E402
+from kiosk.rules.programs import load_programs  # noqa: E402
 from kiosk.runner import Runner  # noqa: E402
 from kiosk.sequence import RecordSequence  # noqa: E402
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode  # noqa: E402

@@ -89,7 +89,7 @@ def _make_records(args: tuple[bytes, list[tuple[str, int, int]], str]) -> list[t
     """Worker: sign and seal records; returns (kiosk_id, seq, envelope JSON bytes)."""
     server_pub_raw, jobs, device_seed_hex = args
     from card.virtual import testpki
-    from kiosk.registration import (
+    from kiosk.rules.record import (
         Consent,
         KioskStamp,
         Resident,
@@ -226,10 +226,10 @@ def verify_steps(bodies: list[bytes], keys: object, seed_hex: str, programs_dir:
     import hashlib
 
     from card.virtual import testpki
-    from kiosk.address import parse_address
-    from kiosk.eligibility import check_eligibility
-    from kiosk.programs import load_programs
-    from kiosk.registration import parse_signed
+    from kiosk.rules.address import parse_address
+    from kiosk.rules.eligibility import check_eligibility
+    from kiosk.rules.programs import load_programs
+    from kiosk.rules.record import parse_signed
     from sync.sealing import HPKE_SUITE
     from sync.server.chain import ChainVerifier
     from sync.server.keys import ServerKeys

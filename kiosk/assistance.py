@@ -22,7 +22,7 @@ from typing import Final
 from kiosk.flow import ErrorKind
 from kiosk.i18n import Message
 from kiosk.messages import ERRORS, localize
-from kiosk.programs import Program
+from kiosk.rules.programs import Program
 from kiosk.settings import KioskMode
 
 #: One title per error kind (the review: one 「手続きを続けられません」 for all told nothing).

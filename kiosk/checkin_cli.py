@@ -120,10 +120,10 @@ def _handle(args: argparse.Namespace) -> int:
     from card.errors import CardError, TrustConfigError
     from kiosk.errors import ConfigError
     from kiosk.ports import QueueNotEnrolledError, QueueRefusedError
+    from kiosk.rules.shelter_config import load_shelter_settings
     from kiosk.sequence import RecordSequence
     from kiosk.settings import KioskMode, load_settings
     from kiosk.shelter import AlreadyHere, CheckedIn, CheckedOut, Outcome, Refused, ShelterDesk
-    from kiosk.shelter_config import load_shelter_settings
     from kiosk.shelter_state import ShelterState, ShelterStateError
     from sync.device import DeviceStore
     from sync.errors import NotEnrolledError, SyncError
@@ -132,7 +132,7 @@ def _handle(args: argparse.Namespace) -> int:
     if not 0 <= args.companions <= 50:
         return _error(args, "usage", "--companions: 0 to 50")
     if args.household is not None:
-        from kiosk.wire_rules import CANONICAL_UUID4
+        from kiosk.rules.wire_rules import CANONICAL_UUID4
 
         if args.code is not None or args.unverified or CANONICAL_UUID4.fullmatch(args.household) is None:
             return _error(args, "usage", "--household: a card tap, and the arrival's record_id (a UUID)")

@@ -31,10 +31,10 @@ from datetime import datetime
 from enum import Enum, unique
 from typing import Any, Final
 
-from kiosk.eligibility import Eligibility, check_eligibility
 from kiosk.errors import UnknownProgramError
-from kiosk.programs import Program
-from kiosk.registration import Consent, Resident, Verification, new_record_id, registration_code
+from kiosk.rules.eligibility import Eligibility, check_eligibility
+from kiosk.rules.programs import Program
+from kiosk.rules.record import Consent, Resident, Verification, new_record_id, registration_code
 from kiosk.settings import KioskMode, Timeouts
 
 # --- states --------------------------------------------------------------------------------------

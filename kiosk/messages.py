@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
-from kiosk.eligibility import DATE
 from kiosk.flow import ErrorKind
 from kiosk.i18n import Message, Plural, Translatable
+from kiosk.rules.eligibility import DATE
 
 ERRORS: Final[dict[ErrorKind, Message]] = {
     ErrorKind.CARD_REMOVED: Message(

@@ -123,7 +123,7 @@ def _handle(args: argparse.Namespace) -> int:
         Start,
     )
     from kiosk.local_index import RegisteredHereIndex
-    from kiosk.programs import load_programs
+    from kiosk.rules.programs import load_programs
     from kiosk.runner import Runner
     from kiosk.sequence import RecordSequence
     from kiosk.settings import load_settings

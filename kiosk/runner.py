@@ -73,7 +73,7 @@ from kiosk.flow import (
 )
 from kiosk.local_index import RegisteredHereIndex
 from kiosk.ports import QueueRefusedError, RegistrationQueue
-from kiosk.registration import (
+from kiosk.rules.record import (
     KioskStamp,
     Resident,
     SignedRegistration,

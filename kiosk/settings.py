@@ -29,7 +29,7 @@ class KioskMode(Enum):
     STAFF = "staff"
     SELF = "self"
     #: At an evacuation shelter (避難所): check-in desk instead of registration; staff stand by it.
-    #: The shelter itself is named in ``[shelter]`` (parsed by :mod:`kiosk.shelter_config`).
+    #: The shelter itself is named in ``[shelter]`` (parsed by :mod:`kiosk.rules.shelter_config`).
     SHELTER = "shelter"
 
 

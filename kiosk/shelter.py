@@ -1,9 +1,9 @@
 """Shelter check-in (避難所の受付): the desk's rules, without Qt and without I/O of its own.
 
 :class:`ShelterDesk` is driven by the Qt shelter pages and by ``madoguchi checkin`` alike. Each
-step builds one :class:`~kiosk.shelter_record.CheckinRecord`, commits it to the outbox (the same
+step builds one :class:`~kiosk.rules.shelter_record.CheckinRecord`, commits it to the outbox (the same
 :class:`~kiosk.ports.RegistrationQueue` as registrations, reserved programme id
-:data:`~kiosk.shelter_record.CHECKIN_PROGRAM_ID`), then updates the local
+:data:`~kiosk.rules.shelter_record.CHECKIN_PROGRAM_ID`), then updates the local
 :class:`~kiosk.shelter_state.ShelterState`, and only then returns an outcome the screen shows: what
 the screen acknowledges is already durable.
 
@@ -33,11 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.ports import RegistrationQueue
-from kiosk.registration import KioskStamp
-from kiosk.sequence import RecordSequence
-from kiosk.shelter_card import normalize_token
-from kiosk.shelter_config import Shelter
-from kiosk.shelter_record import (
+from kiosk.rules.record import KioskStamp
+from kiosk.rules.shelter_config import Shelter
+from kiosk.rules.shelter_record import (
     CHECKIN_PROGRAM_ID,
     KANA_NAME,
     MAX_COMPANIONS,
@@ -48,6 +46,8 @@ from kiosk.shelter_record import (
     Unverified,
     new_record_id,
 )
+from kiosk.sequence import RecordSequence
+from kiosk.shelter_card import normalize_token
 from kiosk.shelter_state import Headcount, Present, ShelterState
 
 

@@ -3,7 +3,7 @@
 Issued at registration for residents who may not have their My Number Card with them in a
 disaster. The token is random (no personal data, nothing derived from the card or the My Number):
 the link to the resident exists only on the server, through the sealed
-:class:`~kiosk.shelter_record.CheckinCardRecord` queued with it. A lost card lets its finder check
+:class:`~kiosk.rules.shelter_record.CheckinCardRecord` queued with it. A lost card lets its finder check
 a stranger in at a shelter, nothing more (docs/shelter.md §3).
 
 Token: 14 characters of the registration-code alphabet (no 0/O, 1/I/L, U; about 69 bits) and a
@@ -27,9 +27,9 @@ from datetime import datetime
 from typing import Final
 
 from kiosk.ports import RegistrationQueue
-from kiosk.registration import CODE_ALPHABET, KioskStamp
+from kiosk.rules.record import CODE_ALPHABET, KioskStamp
+from kiosk.rules.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord, ContactRecord, new_record_id
 from kiosk.sequence import RecordSequence
-from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord, ContactRecord, new_record_id
 
 TOKEN_DATA_LENGTH: Final = 14
 QR_PREFIX: Final = "MDGC1:"

@@ -21,7 +21,7 @@ from typing import Final
 
 from kiosk.i18n import Message
 from kiosk.messages import ANTI_FRAUD, date_text, localize
-from kiosk.programs import AwardKind, Program
+from kiosk.rules.programs import AwardKind, Program
 
 TITLE: Final = Message("slip.title", "Registration receipt")
 CODE_LABEL: Final = Message("slip.code_label", "Registration code")

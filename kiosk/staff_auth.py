@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from kiosk import wire_rules
+from kiosk.rules import wire_rules
 
 SCRYPT_N: Final = 2**14
 SCRYPT_R: Final = 8

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from kiosk.flow import FlowState, Phase
-    from kiosk.programs import load_programs
+    from kiosk.rules.programs import load_programs
     from kiosk.station import ReaderPosition
     from ui.illustration import ReaderState, Scene, render_picture
     from ui.theme import Appearance, TextSize, apply_theme

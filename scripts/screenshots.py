@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QColor, QFont, QImage, QPainter
     from PySide6.QtWidgets import QApplication
 
-    from kiosk.programs import load_programs
+    from kiosk.rules.programs import load_programs
     from ui.fit import misfits
     from ui.gallery import sample_states, with_language
     from ui.i18n import LANGUAGES

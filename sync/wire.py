@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any, Final
 
-from kiosk import wire_rules
+from kiosk.rules import wire_rules
 
 __all__ = [
     "API_PREFIX",
@@ -137,7 +137,7 @@ class RejectReason(StrEnum):
     CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
     CERTIFICATE_EXPIRED = "certificate_expired"
     CERTIFICATE_REVOKED = "certificate_revoked"
-    # the programme's rules at registration time (the values are ``kiosk.eligibility.ReasonCode``'s)
+    # the programme's rules at registration time (the values are ``kiosk.rules.eligibility.ReasonCode``'s)
     PROGRAM_RULES = "program_rules"
     NOT_RESIDENT = "not_resident"
     ADDRESS_UNRECOGNIZED = "address_unrecognized"
@@ -155,7 +155,7 @@ class RejectReason(StrEnum):
     CODE_COLLISION = "code_collision"
 
 
-#: The one canonical JSON encoding (``kiosk.wire_rules``), re-exported for the wire's callers.
+#: The one canonical JSON encoding (``kiosk.rules.wire_rules``), re-exported for the wire's callers.
 canonical_json: Final = wire_rules.canonical_json
 
 

@@ -131,7 +131,7 @@ def test_staged_kiosk_layout_and_modes(tmp_path: Path) -> None:
 def test_staged_kiosk_profile_loads_with_the_project_loaders(tmp_path: Path) -> None:
     """The profile made from the example resolves programmes and trust inside /etc/madoguchi."""
     from card.trust import load_trust_store
-    from kiosk.programs import load_programs
+    from kiosk.rules.programs import load_programs
     from kiosk.settings import load_settings
 
     run_install(tmp_path, "--role", "kiosk")

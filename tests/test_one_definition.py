@@ -1,4 +1,4 @@
-"""Issue 11: each wire rule has one definition, in ``kiosk/wire_rules.py``.
+"""Issue 11: each wire rule has one definition, in ``kiosk/rules/wire_rules.py``.
 
 The scan looks for the tell-tale spelling of each rule in the product's source (not tests): the
 canonical-JSON ``json.dumps`` call, a strict base64 decode, a UUID regex, the identifier regex. A
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import wire_rules
+from kiosk.rules import wire_rules
 
 ROOT = Path(__file__).resolve().parent.parent
-HOME = ROOT / "kiosk" / "wire_rules.py"
+HOME = ROOT / "kiosk" / "rules" / "wire_rules.py"
 PACKAGES = ("card", "kiosk", "sync", "ui")
 
 #: rule → a regex over source text that matches a re-implementation of it
@@ -51,7 +51,7 @@ def _code_lines(path: Path) -> list[tuple[int, str]]:
 def test_rule_is_defined_once(rule: str) -> None:
     spelling = SPELLINGS[rule]
     homes = [n for n, line in _code_lines(HOME) if spelling.search(line)]
-    assert homes, f"{rule}: kiosk/wire_rules.py no longer defines it (the scan would be blind)"
+    assert homes, f"{rule}: kiosk/rules/wire_rules.py no longer defines it (the scan would be blind)"
     elsewhere = [
         f"{path.relative_to(ROOT)}:{n}"
         for package in PACKAGES
@@ -60,11 +60,11 @@ def test_rule_is_defined_once(rule: str) -> None:
         for n, line in _code_lines(path)
         if spelling.search(line)
     ]
-    assert elsewhere == [], f"{rule} written again outside kiosk/wire_rules.py"
+    assert elsewhere == [], f"{rule} written again outside kiosk/rules/wire_rules.py"
 
 
 def test_the_record_and_the_wire_use_the_same_rules() -> None:
-    from kiosk import registration
+    from kiosk.rules import record as registration
     from sync import wire
 
     assert wire.canonical_json is wire_rules.canonical_json

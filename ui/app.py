@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kiosk.flow import CardInserted, CardRemoved, Flow, FlowSettings
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from kiosk.settings import KioskMode, KioskSettings, offered_subset
 from kiosk.station import load_station
 from ui.assist import attach

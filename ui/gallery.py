@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from kiosk.eligibility import FINAL_NOTICE, Eligibility, ReasonCode, reason_for
 from kiosk.flow import ErrorKind, FlowState, Phase, PinSlot
-from kiosk.programs import Program
-from kiosk.registration import Consent, Resident, Verification
+from kiosk.rules.eligibility import FINAL_NOTICE, Eligibility, ReasonCode, reason_for
+from kiosk.rules.programs import Program
+from kiosk.rules.record import Consent, Resident, Verification
 
 SAMPLE_RESIDENT = Resident(
     name="見本　花子",

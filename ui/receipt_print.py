@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from kiosk.flow import FlowState
 from kiosk.i18n import Message
-from kiosk.programs import Program
+from kiosk.rules.programs import Program
 from kiosk.slip import Slip, build_slip
 from kiosk.station import PrinterKind, PrinterSettings
 from ui.widgets import label

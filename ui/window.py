@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.flow import Back, Event, FlowState, LanguageChosen, Phase, Start
-from kiosk.programs import Program
+from kiosk.rules.programs import Program
 from ui import theme
 from ui.i18n import LANGUAGES, display_language, ui_text
 from ui.layout import Metrics, metrics_for, size_sheet

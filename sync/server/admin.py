@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from kiosk.programs import Program
+from kiosk.rules.programs import Program
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Database, Dialect, as_datetime, insert_rows
 from sync.server.decide import (

@@ -37,8 +37,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kiosk import wire_rules
-from kiosk.registration import normalize_code
+from kiosk.rules import wire_rules
+from kiosk.rules.record import normalize_code
 from sync.server import admin, devices
 from sync.server.context import ServerContext
 from sync.server.errors import (

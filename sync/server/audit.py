@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kiosk import wire_rules
+from kiosk.rules import wire_rules
 from sync.server.db import Database, Dialect, Transaction, as_datetime, insert_rows
 from sync.server.errors import AuditChainError
 

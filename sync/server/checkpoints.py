@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk import wire_rules
+from kiosk.rules import wire_rules
 from sync.server.audit import verify
 from sync.server.db import Database
 from sync.server.errors import AuditChainError, AuditCheckpointError

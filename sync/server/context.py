@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography import x509
 
 from kiosk.errors import ProgramError
-from kiosk.programs import Program, load_programs
+from kiosk.rules.programs import Program, load_programs
 from sync.server.chain import ChainVerifier, load_roots
 from sync.server.db import Database, open_database
 from sync.server.decide import BatchDecider

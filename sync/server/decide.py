@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kiosk.programs import AwardKind, Program
+from kiosk.rules.programs import AwardKind, Program
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Dialect, Transaction, as_datetime, insert_rows
 from sync.server.verify import MAX_CLOCK_SKEW, Rejection, Verified

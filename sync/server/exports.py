@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import TextIO
 
-from kiosk.programs import JST
+from kiosk.rules.programs import JST
 from sync.server import audit
 from sync.server.db import Database, as_datetime
 from sync.server.errors import ServerError

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kiosk.programs import JST, AwardKind, Program
+from kiosk.rules.programs import JST, AwardKind, Program
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Database, Dialect, as_datetime, insert_rows
 from sync.server.decide import DECISION_LOCK, GRANT_COLUMNS, bump_counters, grant_row

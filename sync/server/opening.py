@@ -7,7 +7,7 @@ content. The caller decides where the plaintext goes (the CLI prints it to the o
 
 from __future__ import annotations
 
-from kiosk.registration import SignedRegistration, parse_signed
+from kiosk.rules.record import SignedRegistration, parse_signed
 from sync.sealing import decrypt
 from sync.server import audit
 from sync.server.db import Database

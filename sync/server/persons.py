@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from kiosk.address import normalize_address as _kiosk_normalize_address
+from kiosk.rules.address import normalize_address as _kiosk_normalize_address
 
 _PRIMARY = b"madoguchi.person.primary.v1\x00"
 _SECONDARY = b"madoguchi.person.secondary.v1\x00"

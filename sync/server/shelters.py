@@ -1,7 +1,7 @@
 """Shelter check-ins on the server: ingest, the evacuee lists, notices by area, retention.
 
 Check-ins arrive in the same ``POST /v1/records`` batches as registrations, with the reserved
-programme id :data:`~kiosk.shelter_record.CHECKIN_PROGRAM_ID` in the envelope header;
+programme id :data:`~kiosk.rules.shelter_record.CHECKIN_PROGRAM_ID` in the envelope header;
 :meth:`ShelterIngestor.ingest` takes them out of the batch before the registration path sees it.
 The checks are the registration path's where they apply (device signature, HPKE open bound to the
 header, strict canonical parse, record id / kiosk agree with the envelope, JPKI chain of a card
@@ -47,11 +47,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.address import parse_address
 from kiosk.errors import RecordFormatError
-from kiosk.registration import parse_signed
-from kiosk.shelter_config import Shelter
-from kiosk.shelter_record import (
+from kiosk.rules.address import parse_address
+from kiosk.rules.record import parse_signed
+from kiosk.rules.shelter_config import Shelter
+from kiosk.rules.shelter_record import (
     CHECKIN_PROGRAM_ID,
     CheckinCardRecord,
     CheckinRecord,

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Query
 from fastapi.responses import JSONResponse, Response
 
-from kiosk.shelter_config import Shelter, load_shelters
+from kiosk.rules.shelter_config import Shelter, load_shelters
 from sync.server import shelters
 from sync.server.app import Admin, _responses  # app imports this module inside create_app only
 from sync.server.context import ServerContext

@@ -41,7 +41,7 @@ def _operator(args: argparse.Namespace, *, required: bool) -> Any:
 
 
 def _shelters(args: argparse.Namespace) -> Any:
-    from kiosk.shelter_config import load_shelters
+    from kiosk.rules.shelter_config import load_shelters
 
     path = (
         Path(args.shelters)

@@ -37,11 +37,11 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from kiosk.address import parse_address
-from kiosk.eligibility import ReasonCode, check_eligibility
 from kiosk.errors import RecordFormatError
-from kiosk.programs import Program
-from kiosk.registration import SignedRegistration, parse_signed
+from kiosk.rules.address import parse_address
+from kiosk.rules.eligibility import ReasonCode, check_eligibility
+from kiosk.rules.programs import Program
+from kiosk.rules.record import SignedRegistration, parse_signed
 from sync.sealing import BadCiphertextError, decrypt
 from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
 from sync.server.persons import PersonKeyer, PersonKeys

@@ -32,7 +32,6 @@ from card.virtual.card import VirtualMyNumberCard
 from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
 from kiosk.demo_support import profile_with_test_trust
-from kiosk.eligibility import ReasonCode
 from kiosk.flow import (
     CardInfoPinSubmitted,
     CardInserted,
@@ -50,8 +49,9 @@ from kiosk.flow import (
     Start,
 )
 from kiosk.local_index import RegisteredHereIndex
-from kiosk.programs import load_programs
-from kiosk.registration import SignedRegistration, parse_signed, verify_card_signature
+from kiosk.rules.eligibility import ReasonCode
+from kiosk.rules.programs import load_programs
+from kiosk.rules.record import SignedRegistration, parse_signed, verify_card_signature
 from kiosk.runner import Runner
 from kiosk.sequence import RecordSequence
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode

@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from card.virtual.card import VirtualMyNumberCard
 from card.virtual.persona import load_persona
 from kiosk.demo_support import profile_with_test_trust
+from kiosk.rules.shelter_config import load_shelters
 from kiosk.sequence import RecordSequence
 from kiosk.shelter_card import issue_checkin_card
-from kiosk.shelter_config import load_shelters
 from sync import wire
 from sync.device import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox

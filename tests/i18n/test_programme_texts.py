@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.errors import ProgramError
 from kiosk.i18n import LANGUAGE_CODES
-from kiosk.programs import Localized, load_program, load_programs, missing_translations
+from kiosk.rules.programs import Localized, load_program, load_programs, missing_translations
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_programs(ROOT / "config" / "programs")
@@ -95,17 +95,17 @@ def test_missing_translations_are_listed_and_logged(tmp_path: Path, caplog: pyte
     assert not any(code in ("ja", "en") for _, code in missing)
     # issuer, service name: 8 each; name: 6; terms: 7 (an absent description / support_hours is complete)
     assert len(missing) == 8 + 8 + 6 + 7
-    with caplog.at_level(logging.WARNING, logger="kiosk.programs"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.rules.programs"):
         load_programs(path.parent)
-    (record,) = [r for r in caplog.records if r.name == "kiosk.programs"]
+    (record,) = [r for r in caplog.records if r.name == "kiosk.rules.programs"]
     assert "programme p: 29 texts fall back" in record.getMessage()
     assert "name[ko]" in record.getMessage()
 
 
 def test_complete_programme_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kiosk.programs"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.rules.programs"):
         load_programs(ROOT / "config" / "programs")
-    assert [r for r in caplog.records if r.name == "kiosk.programs"] == []
+    assert [r for r in caplog.records if r.name == "kiosk.rules.programs"] == []
 
 
 @pytest.mark.parametrize(

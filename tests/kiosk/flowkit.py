@@ -24,8 +24,8 @@ from kiosk.flow import (
     ServicesChosen,
     Start,
 )
-from kiosk.programs import load_programs
-from kiosk.registration import Resident, Verification
+from kiosk.rules.programs import load_programs
+from kiosk.rules.record import Resident, Verification
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ from kiosk.flow import (
     Start,
 )
 from kiosk.local_index import RegisteredHereIndex
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from kiosk.runner import Runner
 from kiosk.sequence import RecordSequence
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode

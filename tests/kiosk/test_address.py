@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.address import PREFECTURES, name_key, normalize_address, parse_address
+from kiosk.rules.address import PREFECTURES, name_key, normalize_address, parse_address
 
 N = None
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.address import parse_address
-from kiosk.eligibility import FINAL_NOTICE, ReasonCode, age_on, check_eligibility
-from kiosk.programs import load_programs
+from kiosk.rules.address import parse_address
+from kiosk.rules.eligibility import FINAL_NOTICE, ReasonCode, age_on, check_eligibility
+from kiosk.rules.programs import load_programs
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = load_programs(ROOT / "config" / "programs")

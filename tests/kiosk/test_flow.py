@@ -47,7 +47,7 @@ from kiosk.flow import (
     Wipe,
     loggable,
 )
-from kiosk.registration import Verification
+from kiosk.rules.record import Verification
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode
 
 from .flowkit import CERT, OK, OUTSIDER, RESIDENT, make_flow, run, to_confirm, to_pin, to_saving, to_wait_card

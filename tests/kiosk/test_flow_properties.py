@@ -48,7 +48,7 @@ from kiosk.flow import (
     VerifyAndRead,
     Wipe,
 )
-from kiosk.registration import Verification
+from kiosk.rules.record import Verification
 from kiosk.settings import KioskMode
 
 from .flowkit import CERT, OK, OUTSIDER, RESIDENT, make_flow

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.errors import SettingsError, UnknownProgramError
 from kiosk.flow import Flow, FlowSettings, LanguageChosen, Phase, ProgramChosen, Start
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from kiosk.settings import KioskSettings, load_settings, offered_subset
 
 from .flowkit import NOW, run

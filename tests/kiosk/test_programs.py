@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import ProgramError
-from kiosk.programs import AwardKind, Municipality, load_program, load_programs
+from kiosk.rules.programs import AwardKind, Municipality, load_program, load_programs
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = ROOT / "config" / "programs"

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk import registration
 from kiosk.errors import CardSignatureError, RecordFormatError
-from kiosk.registration import (
+from kiosk.rules import record as registration
+from kiosk.rules.record import (
     CODE_ALPHABET,
     SCHEMA,
     Consent,

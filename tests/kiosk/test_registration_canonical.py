@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from kiosk.errors import RecordFormatError
-from kiosk.registration import (
+from kiosk.rules.record import (
     Consent,
     KioskStamp,
     Resident,

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kiosk.errors import RecordFormatError
-from kiosk.registration import _b64, _code_of, _uuid4, registration_code
+from kiosk.rules.record import _b64, _code_of, _uuid4, registration_code
 
 CANONICAL = "6f1c2a0e-8a7b-4c3d-9e2f-0123456789ab"
 

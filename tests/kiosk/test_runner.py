@@ -12,7 +12,6 @@ from card.virtual.card import VirtualMyNumberCard
 from card.virtual.faults import FaultPlan
 from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
-from kiosk.eligibility import ReasonCode
 from kiosk.flow import CardInfoPinSubmitted, CardRemoved, ErrorKind, Phase
 from kiosk.ports import (
     QueueDuplicateError,
@@ -21,7 +20,8 @@ from kiosk.ports import (
     QueueRefusedError,
     QueueUnavailableError,
 )
-from kiosk.registration import parse_signed, verify_card_signature
+from kiosk.rules.eligibility import ReasonCode
+from kiosk.rules.record import parse_signed, verify_card_signature
 
 from .runkit import MemoryQueue, make_runner, register_through, session_factory
 

@@ -29,7 +29,7 @@ from kiosk.flow import (
     ServicesChosen,
     Start,
 )
-from kiosk.registration import parse_signed, verify_card_signature
+from kiosk.rules.record import parse_signed, verify_card_signature
 from kiosk.runner import Runner
 
 from .runkit import MemoryQueue, make_runner, session_factory

@@ -1,7 +1,7 @@
 """Card-signed, sealed test records made exactly as a kiosk and a card would make them.
 
 The card part signs with the persona's JPKI auth private key from the project's test J-LIS
-hierarchy (PKCS#1 v1.5 over SHA-256 of the canonical record, ``kiosk.registration``); the kiosk part
+hierarchy (PKCS#1 v1.5 over SHA-256 of the canonical record, ``kiosk.rules.record``); the kiosk part
 seals with :func:`sync.sealing.seal` and a device key. Certificates come from
 ``card.virtual.certificates`` (the virtual card's own EF 000A) or, for variety and for the
 forged-root cases, from :func:`issue_certificate`.
@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from card.virtual import testpki
 from card.virtual.certificates import auth_certificate
 from card.virtual.persona import Persona, load_persona
-from kiosk.registration import (
+from kiosk.rules.record import (
     Consent,
     KioskStamp,
     Resident,
@@ -247,7 +247,7 @@ def write_program(
     one_grant: bool = True,
     disaster_required: bool = True,
 ) -> None:
-    """Write one programme TOML accepted by ``kiosk.programs``."""
+    """Write one programme TOML accepted by ``kiosk.rules.programs``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{program_id}.toml").write_text(
         PROGRAM_TEMPLATE.format(

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.registration import registration_code
+from kiosk.rules.record import registration_code
 from sync.server import guard
 from sync.server.devices import issue_token, revoke_device
 from sync.wire import DEVICE_HEADER, b64encode, batch_request_body

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from kiosk.cli import main
-from kiosk.programs import JST
-from kiosk.registration import registration_code
+from kiosk.rules.programs import JST
+from kiosk.rules.record import registration_code
 from sync.server import audit
 from sync.server.lottery import select_winners
 from sync.server.retention import purge

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.registration import registration_code
+from kiosk.rules.record import registration_code
 from sync.server.devices import revoke_device
 from sync.wire import DEVICE_HEADER, batch_request_body
 
@@ -339,7 +339,7 @@ def test_a_record_queued_before_the_code_change_is_accepted_and_found_by_its_old
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from kiosk.registration import SignedRegistration, legacy_code_of
+    from kiosk.rules.record import SignedRegistration, legacy_code_of
 
     kiosk = server.enroll("kiosk-legacy")
     spec = RecordSpec()

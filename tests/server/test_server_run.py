@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from kiosk.cli import main
-from kiosk.registration import registration_code
+from kiosk.rules.record import registration_code
 from sync.client import SyncClient
 
 from .conftest import REPO, TEST_TRUST, drop_schema, make_db_url, write_test_programs

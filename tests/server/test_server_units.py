@@ -105,7 +105,7 @@ def test_verified_record_repr_has_no_personal_data() -> None:
 
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from kiosk.programs import load_programs
+    from kiosk.rules.programs import load_programs
     from sync.server.revocation import NoRevocationChecker
     from sync.server.verify import RecordVerifier, Verified
 
@@ -141,7 +141,7 @@ def test_person_keys_are_the_stored_hmac_and_accept_a_shared_normalisation() -> 
     import hashlib
     import hmac
 
-    from kiosk.address import parse_address
+    from kiosk.rules.address import parse_address
 
     secret = bytes(range(32))
     keyer = PersonKeyer(secret)
@@ -161,7 +161,7 @@ def test_person_keys_are_the_stored_hmac_and_accept_a_shared_normalisation() -> 
 def test_every_server_rejection_has_a_wire_reason() -> None:
     """Typed outcomes (issue 11): every failed chain status and every programme rule maps to a
     member of ``wire.RejectReason`` through the one mapping, so the kiosk's list is complete."""
-    from kiosk.eligibility import ReasonCode
+    from kiosk.rules.eligibility import ReasonCode
     from sync.server.chain import ChainStatus
     from sync.server.verify import chain_reason, eligibility_reason
     from sync.wire import RejectReason

@@ -11,9 +11,9 @@ from card.trust import load_trust_store
 from card.virtual.card import VirtualMyNumberCard
 from card.virtual.inprocess import InProcessConnection
 from card.virtual.persona import load_persona
+from kiosk.rules.shelter_config import load_shelters
 from kiosk.sequence import RecordSequence
 from kiosk.shelter import CardIdentity, ShelterDesk
-from kiosk.shelter_config import load_shelters
 from kiosk.shelter_state import ShelterState
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from deskkit import MemoryQueue, make_desk, tap
 
+from kiosk.rules.shelter_record import CHECKIN_PROGRAM_ID, Event, Method, parse_shelter_plaintext
 from kiosk.shelter import AlreadyHere, CheckedIn, CheckedOut, CompanionsAdded, Refused
 from kiosk.shelter_card import QR_PREFIX, card_content, display_token, new_token, normalize_token
-from kiosk.shelter_record import CHECKIN_PROGRAM_ID, Event, Method, parse_shelter_plaintext
 
 
 def test_card_arrival_is_queued_and_counted(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
 def test_a_registration_code_is_not_a_checkin_token() -> None:
     import uuid
 
-    from kiosk.registration import registration_code
+    from kiosk.rules.record import registration_code
 
     for _ in range(200):
         code = registration_code(uuid.uuid4())

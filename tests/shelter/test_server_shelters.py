@@ -12,10 +12,10 @@ import pytest
 from deskkit import SHELTERS, tap
 from serverkit import booth, build_context, register, shelter_kiosk
 
-from kiosk.registration import KioskStamp
+from kiosk.rules.record import KioskStamp
+from kiosk.rules.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord
 from kiosk.shelter import AlreadyHere, CheckedIn
 from kiosk.shelter_card import new_token
-from kiosk.shelter_record import CHECKIN_PROGRAM_ID, CheckinCardRecord
 from sync.sealing import seal
 from sync.server import audit, shelters
 from sync.server.context import ServerContext
@@ -202,7 +202,7 @@ def _seal_from_booth(ctx: ServerContext, kiosk, record) -> None:  # type: ignore
 
 
 def test_notice_list_uses_a_consented_contact_until_withdrawn(ctx: ServerContext) -> None:
-    from kiosk.shelter_record import ContactRecord
+    from kiosk.rules.shelter_record import ContactRecord
 
     b = booth(ctx)
     reg = register(ctx, b, "miyagi-sendai")
@@ -237,7 +237,7 @@ def test_notice_list_uses_a_consented_contact_until_withdrawn(ctx: ServerContext
 
 def test_contact_record_is_strict() -> None:
     from kiosk.errors import RecordFormatError
-    from kiosk.shelter_record import ContactRecord
+    from kiosk.rules.shelter_record import ContactRecord
 
     stamp = KioskStamp("booth-1", dt.datetime.now(dt.UTC), 1)
     rid, reg = str(uuid.uuid4()), str(uuid.uuid4())
@@ -250,7 +250,7 @@ def test_contact_record_is_strict() -> None:
         with pytest.raises(RecordFormatError):
             ContactRecord(rid, reg, phone, channel, "t-1", stamp.clock, stamp)
     ok = ContactRecord(rid, reg, "0312345678", "voice", "t-1", stamp.clock, stamp)
-    from kiosk.shelter_record import parse_shelter_plaintext
+    from kiosk.rules.shelter_record import parse_shelter_plaintext
 
     assert parse_shelter_plaintext(ok.plaintext()).plaintext() == ok.plaintext()  # kiosk clocks are ms
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kiosk.i18n import LANGUAGE_CODES
+from kiosk.rules.shelter_record import Event, parse_shelter_plaintext
 from kiosk.shelter_card import QR_PREFIX, new_token
-from kiosk.shelter_record import Event, parse_shelter_plaintext
 from ui.pages.shelter import SCREENS, ShelterScreen, show_sample, text
 from ui.theme import apply_theme
 

@@ -1,5 +1,5 @@
 """The reference server (``madoguchi server run``) as a real child process, and real card-signed
-records it accepts (built with ``kiosk.registration`` and the test J-LIS keys, as the card would).
+records it accepts (built with ``kiosk.rules.record`` and the test J-LIS keys, as the card would).
 
 Used by the delivery test and by ``bench/outbox.py --drain``.
 """
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from card.virtual import testpki
 from card.virtual.certificates import auth_certificate
 from card.virtual.persona import load_persona
-from kiosk.registration import (
+from kiosk.rules.record import (
     Consent,
     KioskStamp,
     Resident,

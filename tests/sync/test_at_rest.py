@@ -57,7 +57,7 @@ def test_no_personal_data_at_rest(outbox: Outbox, data_dir: Path, store: DeviceS
     needles = _needles(values)
     ids = []
     for i, persona_name in enumerate(records):
-        # The real thing: the record built by kiosk.registration and signed with the persona's card key.
+        # The real thing: the record built by kiosk.rules.record and signed with the persona's card key.
         rid, plaintext = signed_plaintext(KIOSK_ID, i + 1, persona_name=persona_name)
         assert load_persona(persona_name).name.encode() in plaintext  # the clear text really had it
         outbox.enqueue(plaintext, record_id=rid, program_id="demo")

@@ -23,7 +23,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from kiosk.settings import KioskMode
 from kiosk.station import StationSettings
 from ui import theme

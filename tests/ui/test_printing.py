@@ -23,7 +23,7 @@ import pytest
 from escpos.printer import Dummy
 from PySide6.QtGui import QImage
 
-from kiosk.programs import Program, load_programs
+from kiosk.rules.programs import Program, load_programs
 from kiosk.slip import Slip, build_slip
 from ui.printing import Paper, PrinterMissingError, print_cups, print_escpos, print_pdf, slip_image
 

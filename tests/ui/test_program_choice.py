@@ -15,7 +15,7 @@ from uikit import MakeKiosk, all_texts, click, make_enrolled, type_pin, wait_pha
 
 from card.virtual.persona import load_persona
 from kiosk.flow import Phase
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from kiosk.settings import load_settings
 from sync.outbox import OUTBOX_FILE
 from ui.app import KioskApp

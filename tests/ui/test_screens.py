@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 from uikit import all_texts
 
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from ui.gallery import SAMPLE_CODE, SAMPLE_RESIDENT, sample_states, with_language
 from ui.i18n import LANGUAGES
 from ui.theme import MIN_TARGET

@@ -19,7 +19,7 @@ from kiosk.assistance import (
 )
 from kiosk.flow import ErrorKind
 from kiosk.i18n import LANGUAGE_CODES
-from kiosk.programs import Program, load_programs
+from kiosk.rules.programs import Program, load_programs
 from kiosk.settings import KioskMode
 from ui.voice_prompts import prompt_parts, prompt_text
 

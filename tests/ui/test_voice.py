@@ -24,7 +24,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.flow import ErrorKind, FlowState, Phase
 from kiosk.i18n import LANGUAGE_CODES
-from kiosk.programs import load_programs
+from kiosk.rules.programs import load_programs
 from kiosk.settings import KioskMode
 from ui.gallery import sample_states
 from ui.voice import VoiceGuide, prompt_for

@@ -26,7 +26,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.demo_support import profile_with_test_trust
 from kiosk.flow import Phase
-from kiosk.registration import SignedRegistration, parse_signed
+from kiosk.rules.record import SignedRegistration, parse_signed
 from kiosk.settings import load_settings
 from sync import wire
 from sync.device import DeviceStore

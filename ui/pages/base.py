@@ -15,7 +15,7 @@ from typing import Final
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.flow import Event, FlowState, Phase
-from kiosk.programs import Program
+from kiosk.rules.programs import Program
 from ui.i18n import ui_text
 from ui.layout import Metrics
 from ui.widgets import label

@@ -15,7 +15,7 @@ from kiosk.flow import (
     ProgramChosen,
     ServicesChosen,
 )
-from kiosk.programs import Program, ServiceTerms
+from kiosk.rules.programs import Program, ServiceTerms
 from ui.i18n import message, terms_version_text, ui_text
 from ui.layout import Metrics
 from ui.pages.base import Page, Post, View

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.i18n import Message, Plural
+from kiosk.rules.shelter_record import Method
 from kiosk.shelter import (
     AlreadyHere,
     CardIdentity,
@@ -53,7 +54,6 @@ from kiosk.shelter import (
     Refused,
     ShelterDesk,
 )
-from kiosk.shelter_record import Method
 from ui.widgets import button, label, set_button_text
 
 #: The shelter screens' labels: catalogue messages (``kiosk/locale``, docs/ui.md "How to add a string").
@@ -417,8 +417,8 @@ def render_screenshots(out: Path, width: int, height: int, languages: tuple[str,
     ``scripts/screenshots.py``); a throw-away desk and shelter list, nothing queued. Returns the count."""
     import tempfile
 
+    from kiosk.rules.shelter_config import load_shelters
     from kiosk.sequence import RecordSequence
-    from kiosk.shelter_config import load_shelters
     from kiosk.shelter_state import ShelterState
 
     shelters = load_shelters(Path(__file__).resolve().parents[2] / "config" / "shelters.toml")

@@ -49,9 +49,9 @@ def run_shelter_kiosk(
     from card.pinless import read_auth_certificate_pinless
     from card.trust import load_trust_store
     from kiosk.errors import ConfigError
+    from kiosk.rules.shelter_config import load_shelter_settings
     from kiosk.sequence import RecordSequence
     from kiosk.shelter import ShelterDesk
-    from kiosk.shelter_config import load_shelter_settings
     from kiosk.shelter_state import ShelterState, ShelterStateError
     from sync.device import DeviceStore
     from sync.errors import SyncError

@@ -5,7 +5,7 @@ shelter kiosk, or a booth at registration, seals into its outbox.
 Both travel in the same outbox and the same sealed envelope as registrations (HPKE to the server,
 Ed25519 by the device key, ``docs/wire-format.md``), with the reserved programme id
 :data:`CHECKIN_PROGRAM_ID` in the envelope header so the server routes them before decrypting. The
-plaintext is the canonical JSON (:func:`kiosk.registration.canonical_json`) of
+plaintext is the canonical JSON (:func:`kiosk.rules.record.canonical_json`) of
 ``{"v": 1, "record": <record object>}``; there is no card signature, because the PIN-less tap
 cannot make one (docs/shelter.md §3): the device signature is what binds a check-in to the kiosk.
 
@@ -43,8 +43,8 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from kiosk.errors import RecordFormatError
-from kiosk.registration import KioskStamp
-from kiosk.wire_rules import CANONICAL_UUID4, IDENTIFIER, PROGRAM_ID, canonical_json, strict_b64decode
+from kiosk.rules.record import KioskStamp
+from kiosk.rules.wire_rules import CANONICAL_UUID4, IDENTIFIER, PROGRAM_ID, canonical_json, strict_b64decode
 
 CHECKIN_SCHEMA: Final = "madoguchi.checkin/1"
 CARD_SCHEMA: Final = "madoguchi.checkin-card/1"

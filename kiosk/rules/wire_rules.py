@@ -1,7 +1,7 @@
 """The encoding rules the registration record, the envelope, the sync client and the server share.
 
 One definition each (issue 11): canonical JSON, strict base64, the canonical UUID spellings and the
-identifier patterns. Before this module the record (``kiosk/registration.py``) and the wire
+identifier patterns. Before this module the record (``kiosk/rules/record.py``) and the wire
 (``sync/wire.py``) each wrote their own, and the two kiosk-id patterns had drifted apart (the
 record's let ``-x`` or ``.x`` through, the wire refused them). Callers wrap the plain exceptions
 raised here in their own typed errors (``RecordFormatError``, ``WireFormatError``), so each layer

@@ -2,7 +2,7 @@
 
 A programme says who may register, when, for which services under which terms, and what the
 resident gets (DESIGN.md §6; schema in docs/programs.md). The kiosk applies what it can offline
-(residency, age, period by its clock, see :mod:`kiosk.eligibility`); the server imports the same
+(residency, age, period by its clock, see :mod:`kiosk.rules.eligibility`); the server imports the same
 definitions for the final decision (quota, one grant per person, exclusion lists).
 
 Every validation error names the file, the key and the reason (:class:`~kiosk.errors.ProgramError`).
@@ -20,10 +20,10 @@ from enum import Enum, unique
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from kiosk.address import parse_address
 from kiosk.errors import ProgramError
 from kiosk.i18n import LANGUAGE_CODES
-from kiosk.registration import SERVICES
+from kiosk.rules.address import parse_address
+from kiosk.rules.record import SERVICES
 
 #: Programme periods are Japanese calendar days; Japan has no daylight saving time.
 JST: Final = timezone(timedelta(hours=9), "JST")

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import load_der_x509_certificate
 
-from kiosk import wire_rules
 from kiosk.errors import CardSignatureError, RecordFormatError
+from kiosk.rules import wire_rules
 
 SCHEMA: Final = "madoguchi.registration/1"
 SIGNED_VERSION: Final = 1

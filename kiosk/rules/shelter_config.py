@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import SettingsError
-from kiosk.shelter_record import SHELTER_ID
+from kiosk.rules.shelter_record import SHELTER_ID
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from datetime import date, datetime
 from enum import Enum, unique
 from typing import Final
 
-from kiosk.address import ParsedAddress, parse_address
 from kiosk.i18n import Message, Translatable
-from kiosk.programs import JST, Localized, Program
+from kiosk.rules.address import ParsedAddress, parse_address
+from kiosk.rules.programs import JST, Localized, Program
 
 
 @unique
@@ -103,7 +103,7 @@ def reason_for(code: ReasonCode, program: Program) -> Reason:
     period = program.period
     if code is ReasonCode.MISSING_SERVICE:
         names = [program.terms_for(s).name for s in sorted(program.required_services)]
-        # Two services exist (kiosk.registration.SERVICES), so at most two are required.
+        # Two services exist (kiosk.rules.record.SERVICES), so at most two are required.
         text = (
             _MISSING_ONE.bind(service=names[0])
             if len(names) == 1

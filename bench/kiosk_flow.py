@@ -37,19 +37,18 @@ from card.trust import load_trust_store  # noqa: E402
 from card.virtual.card import VirtualMyNumberCard  # noqa: E402
 from card.virtual.inprocess import InProcessConnection  # noqa: E402
 from card.virtual.persona import load_persona  # noqa: E402
-from kiosk.flow import (  # noqa: E402
+from kiosk.flow.events import (  # noqa: E402
     CardInserted,
     ConsentAccepted,
-    Flow,
-    FlowSettings,
     IdentityConfirmed,
     LanguageChosen,
-    Phase,
     PinSubmitted,
     Register,
     ServicesChosen,
     Start,
 )
+from kiosk.flow.machine import Flow, FlowSettings  # noqa: E402
+from kiosk.flow.state import Phase  # noqa: E402
 from kiosk.rules.programs import load_programs  # noqa: E402
 from kiosk.runner import Runner  # noqa: E402
 from kiosk.sequence import RecordSequence  # noqa: E402

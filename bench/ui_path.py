@@ -72,7 +72,7 @@ def walk(program: str, folder: Path) -> dict[str, Any]:
     from PySide6.QtWidgets import QAbstractButton, QApplication
 
     from card.virtual.persona import load_persona
-    from kiosk.flow import Phase
+    from kiosk.flow.state import Phase
     from kiosk.settings import load_settings
     from ui.app import KioskApp
 

@@ -114,7 +114,8 @@ def _register(app: object, kiosk: object) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     from card.virtual.persona import load_persona
-    from kiosk.flow import ConsentAccepted, ConsentsDone, Event, Phase, PinSubmitted, Register, Start
+    from kiosk.flow.events import ConsentAccepted, ConsentsDone, Event, PinSubmitted, Register, Start
+    from kiosk.flow.state import Phase
     from ui.app import KioskApp
 
     assert isinstance(kiosk, KioskApp)

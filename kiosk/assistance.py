@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from kiosk.flow import ErrorKind
+from kiosk.flow.state import ErrorKind
 from kiosk.i18n import Message
 from kiosk.messages import ERRORS, localize
 from kiosk.rules.programs import Program

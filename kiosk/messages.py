@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
-from kiosk.flow import ErrorKind
+from kiosk.flow.state import ErrorKind
 from kiosk.i18n import Message, Plural, Translatable
 from kiosk.rules.eligibility import DATE
 

@@ -105,23 +105,21 @@ def _handle(args: argparse.Namespace) -> int:
     from card.session import MyNumberCardSession
     from card.trust import load_trust_store
     from kiosk.errors import ConfigError
-    from kiosk.flow import (
+    from kiosk.flow.events import (
         CardInfoPinSubmitted,
         ConsentAccepted,
-        ErrorKind,
-        Flow,
-        FlowSettings,
         IdentityConfirmed,
         IdentityRejected,
         LanguageChosen,
         LastTryConfirmed,
-        Phase,
         PinSubmitted,
         ProgramChosen,
         Register,
         ServicesChosen,
         Start,
     )
+    from kiosk.flow.machine import Flow, FlowSettings
+    from kiosk.flow.state import ErrorKind, Phase
     from kiosk.local_index import RegisteredHereIndex
     from kiosk.rules.programs import load_programs
     from kiosk.runner import Runner
@@ -274,7 +272,7 @@ def _handle(args: argparse.Namespace) -> int:
 
 def _card_inserted() -> Any:
     """The terminal front-end has no watcher: the card is expected on the reader already."""
-    from kiosk.flow import CardInserted
+    from kiosk.flow.events import CardInserted
 
     return CardInserted()
 

@@ -1,10 +1,10 @@
 """Executes the flow's effects against the real card layer, the sequence file and the outbox.
 
-The flow (:mod:`kiosk.flow`) decides; this driver does. It runs effects synchronously and feeds each
+The flow (:mod:`kiosk.flow.machine`) decides; this driver does. It runs effects synchronously and feeds each
 outcome back as an event, so a terminal front-end or a test drives a whole registration with
 :meth:`Runner.dispatch`. The Qt front-end runs the same effect executors on its card worker thread.
 
-At :class:`~kiosk.flow.SaveRegistration` the order is: allocate the record sequence number, build
+At :class:`~kiosk.flow.effects.SaveRegistration` the order is: allocate the record sequence number, build
 the record, have the card sign SHA-256 of its canonical bytes with the JPKI auth key (the PIN
 verified in this card session), check the signature, then hand record + signature to the outbox,
 which seals and commits them in one transaction. If the card leaves before signing, nothing is
@@ -12,12 +12,12 @@ written; if the outbox refuses the record (a :class:`~kiosk.ports.QueueRefusedEr
 written and the flow shows "save failed". Any other exception from the outbox is a bug and
 propagates: it is not disguised as a refusal.
 
-Two PINs: a :class:`~kiosk.flow.HoldPin` effect leaves a PIN typed on one screen with the driver
+Two PINs: a :class:`~kiosk.flow.effects.HoldPin` effect leaves a PIN typed on one screen with the driver
 until the other PIN is typed (the card layer verifies the card-info PIN first, then the auth PIN,
 in one read). After a rejection the driver keeps the other PIN only if it verified in that read or
 was typed on its own screen and not tried; a "same" PIN that the card-info AP refused is never
 kept (it may be a typo, and must not cost an auth try). Every held PIN is wiped at the next read,
-at :class:`~kiosk.flow.EndCardSession`, :class:`~kiosk.flow.Wipe` and a new prefetch.
+at :class:`~kiosk.flow.effects.EndCardSession`, :class:`~kiosk.flow.effects.Wipe` and a new prefetch.
 """
 
 from __future__ import annotations
@@ -47,30 +47,22 @@ from card.pin import wipe
 from card.session import CardReadResult, MyNumberCardSession
 from card.trust import TrustStatus
 from kiosk.errors import KioskError
-from kiosk.flow import (
+from kiosk.flow.effects import (
     Alarm,
     CancelTimer,
-    CardFailed,
-    CardFailure,
     Effect,
     EndCardSession,
-    Event,
-    Flow,
-    FlowState,
     HoldPin,
-    PinRejected,
-    PinSlot,
     Prefetch,
-    PrefetchDone,
-    ReadDone,
-    Saved,
-    SaveFailed,
     SaveRegistration,
     StartTimer,
     VerifyAndRead,
     WarnTimeout,
     Wipe,
 )
+from kiosk.flow.events import CardFailed, Event, PinRejected, PrefetchDone, ReadDone, Saved, SaveFailed
+from kiosk.flow.machine import Flow
+from kiosk.flow.state import CardFailure, FlowState, PinSlot
 from kiosk.local_index import RegisteredHereIndex
 from kiosk.ports import QueueRefusedError, RegistrationQueue
 from kiosk.rules.record import (

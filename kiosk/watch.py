@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from card.errors import PcscUnavailableError
 from card.watcher import WatcherCallbacks
-from kiosk.flow import CardInserted, CardRemoved, Event, PcscDown, ReaderBack, ReaderLost
+from kiosk.flow.events import CardInserted, CardRemoved, Event, PcscDown, ReaderBack, ReaderLost
 
 
 def watcher_callbacks(post: Callable[[Event], None], *, reader: str | None = None) -> WatcherCallbacks:

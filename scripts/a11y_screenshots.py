@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSize, Qt
     from PySide6.QtWidgets import QApplication
 
-    from kiosk.flow import FlowState, Phase
+    from kiosk.flow.state import FlowState, Phase
     from kiosk.rules.programs import load_programs
     from kiosk.station import ReaderPosition
     from ui.illustration import ReaderState, Scene, render_picture

@@ -122,3 +122,31 @@ def test_kiosk_never_imports_qt(path: Path) -> None:
 def test_server_imports_no_ui_or_pcsc(path: Path) -> None:
     names = _imports(path)
     assert not {n for n in names if _top(n) in {"ui", "PySide6", "smartcard"} or n == "card.pcsc"}
+
+
+#: The ui modules that drive the flow, and so need its effects or its machine: the controller
+#: executes the timer/alarm/wipe effects, stepping runs the runner's loop over effects, and the app
+#: builds the Flow. Every other ui module (the screens above all) renders a state and sends events.
+FLOW_DRIVERS = {ROOT / "ui" / "controller.py", ROOT / "ui" / "stepping.py", ROOT / "ui" / "app.py"}
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in _modules("ui") if p not in FLOW_DRIVERS], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_screens_import_only_the_flows_state_and_events(path: Path) -> None:
+    """Issue 11 point 4: a screen imports what it renders (kiosk.flow.state) and what it sends
+    (kiosk.flow.events), never the machine or the effects (nor the package, which re-exports them)."""
+    flow = {n for n in _imports(path) if n == "kiosk.flow" or n.startswith("kiosk.flow.")}
+    assert flow <= {"kiosk.flow.state", "kiosk.flow.events"}
+
+
+def test_product_code_imports_the_flows_submodules() -> None:
+    """The ``kiosk.flow`` package re-exports every name for tests; product code names the part it
+    uses, so the rule above (and a reader) can see what each module depends on."""
+    offenders = [
+        str(p.relative_to(ROOT))
+        for package in ("card", "kiosk", "ui", "sync", "bench", "scripts")
+        for p in _modules(package)
+        if p.parent != ROOT / "kiosk" / "flow" and "kiosk.flow" in _imports(p)
+    ]
+    assert offenders == []

@@ -18,7 +18,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kiosk.flow import CardInserted, CardRemoved, Flow, FlowSettings
+from kiosk.flow.events import CardInserted, CardRemoved
+from kiosk.flow.machine import Flow, FlowSettings
 from kiosk.rules.programs import load_programs
 from kiosk.settings import KioskMode, KioskSettings, offered_subset
 from kiosk.station import load_station
@@ -263,7 +264,7 @@ class KioskApp:
     def _make_staff_view(self, passcode_hash: str) -> StaffView:
         from PySide6.QtGui import QGuiApplication
 
-        from kiosk.flow import Cancel, Start
+        from kiosk.flow.events import Cancel, Start
         from kiosk.staff_auth import PasscodeGate
         from ui.staff import StaffView
 

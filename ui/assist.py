@@ -26,7 +26,8 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QFrame, QGridLayout, QWidget
 
-from kiosk.flow import Back, Cancel, Event, FlowState, Phase
+from kiosk.flow.events import Back, Cancel, Event
+from kiosk.flow.state import FlowState, Phase
 from kiosk.i18n import Message
 from kiosk.settings import KioskMode
 from kiosk.station import StationSettings

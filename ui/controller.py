@@ -23,18 +23,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from kiosk.flow import (
-    Alarm,
-    CancelTimer,
-    Effect,
-    Event,
-    FlowState,
-    StartTimer,
-    TimerFired,
-    WarnTimeout,
-    Wipe,
-    loggable,
-)
+from kiosk.flow.effects import Alarm, CancelTimer, Effect, StartTimer, WarnTimeout, Wipe
+from kiosk.flow.events import Event, TimerFired
+from kiosk.flow.state import FlowState, loggable
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:  # the card stack is imported by the factory, on the worker thread

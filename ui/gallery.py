@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from kiosk.flow import ErrorKind, FlowState, Phase, PinSlot
+from kiosk.flow.state import ErrorKind, FlowState, Phase, PinSlot
 from kiosk.rules.eligibility import FINAL_NOTICE, Eligibility, ReasonCode, reason_for
 from kiosk.rules.programs import Program
 from kiosk.rules.record import Consent, Resident, Verification

@@ -26,7 +26,7 @@ from typing import Final
 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from kiosk.flow import FlowState
+from kiosk.flow.state import FlowState
 from kiosk.i18n import Message
 from kiosk.rules.programs import Program
 from kiosk.slip import Slip, build_slip

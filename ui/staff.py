@@ -24,7 +24,7 @@ from typing import Final
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.flow import FlowState, Phase
+from kiosk.flow.state import FlowState, Phase
 from kiosk.staff_auth import PasscodeGate
 from ui.widgets import button, label, set_button_text
 

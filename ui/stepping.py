@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from kiosk.flow import Effect, Event, FlowState
+from kiosk.flow.effects import Effect
+from kiosk.flow.events import Event
+from kiosk.flow.state import FlowState
 from kiosk.runner import Runner
 
 OnStep = Callable[[FlowState, list[Effect]], None]

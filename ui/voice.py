@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, QUrl, Signal
 
-from kiosk.flow import FlowState, Phase
+from kiosk.flow.state import FlowState, Phase
 from kiosk.settings import KioskMode
 from ui.voice_prompts import CHIME_ID, INDEX, default_dir
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.assistance import ASK_STAFF, SELF_SERVICE_TEXTS, TITLES
-from kiosk.flow import ErrorKind
+from kiosk.flow.state import ErrorKind
 from kiosk.i18n import LANGUAGE_CODES, Message, Plural
 from kiosk.messages import (
     ANTI_FRAUD,

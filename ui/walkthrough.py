@@ -23,7 +23,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QPushButton, QWidget
 
-from kiosk.flow import BUSY_PHASES, Phase
+from kiosk.flow.state import BUSY_PHASES, Phase
 from ui.app import KioskApp
 
 STEP_TIMEOUT_S: Final = 30.0

@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.flow import Back, Event, FlowState, LanguageChosen, Phase, Start
+from kiosk.flow.events import Back, Event, LanguageChosen, Start
+from kiosk.flow.state import FlowState, Phase
 from kiosk.rules.programs import Program
 from ui import theme
 from ui.i18n import LANGUAGES, display_language, ui_text

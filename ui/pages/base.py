@@ -14,7 +14,8 @@ from typing import Final
 
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget
 
-from kiosk.flow import Event, FlowState, Phase
+from kiosk.flow.events import Event
+from kiosk.flow.state import FlowState, Phase
 from kiosk.rules.programs import Program
 from ui.i18n import ui_text
 from ui.layout import Metrics

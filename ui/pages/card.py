@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Final
 
 from kiosk.assistance import error_screen
-from kiosk.flow import Back, Cancel, ErrorKind, FlowState, Phase
+from kiosk.flow.events import Back, Cancel
+from kiosk.flow.state import ErrorKind, FlowState, Phase
 from kiosk.messages import REINSERT, TAKE_CARD, error_text
 from kiosk.settings import KioskMode
 from kiosk.station import ReaderPosition

@@ -6,15 +6,8 @@ from functools import partial
 
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.flow import (
-    Back,
-    Cancel,
-    ConsentAccepted,
-    ConsentsDone,
-    FlowState,
-    ProgramChosen,
-    ServicesChosen,
-)
+from kiosk.flow.events import Back, Cancel, ConsentAccepted, ConsentsDone, ProgramChosen, ServicesChosen
+from kiosk.flow.state import FlowState
 from kiosk.rules.programs import Program, ServiceTerms
 from ui.i18n import message, terms_version_text, ui_text
 from ui.layout import Metrics

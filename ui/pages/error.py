@@ -9,7 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 
 from kiosk.assistance import TRY_ANOTHER_CARD, error_screen
-from kiosk.flow import RETRYABLE, Acknowledge, Cancel, ErrorKind, Extend, FlowState
+from kiosk.flow.events import Acknowledge, Cancel, Extend
+from kiosk.flow.state import RETRYABLE, ErrorKind, FlowState
 from kiosk.messages import error_text, timeout_warning_text
 from kiosk.settings import KioskMode
 from ui.i18n import ui_text

@@ -10,16 +10,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from kiosk.assistance import pin_tries_text, support_line
-from kiosk.flow import (
-    Cancel,
-    CardInfoPinSubmitted,
-    ErrorKind,
-    FlowState,
-    LastTryConfirmed,
-    Phase,
-    PinSlot,
-    PinSubmitted,
-)
+from kiosk.flow.events import Cancel, CardInfoPinSubmitted, LastTryConfirmed, PinSubmitted
+from kiosk.flow.state import ErrorKind, FlowState, Phase, PinSlot
 from kiosk.messages import (
     AUTH_PIN_PROMPT,
     CARD_INFO_PIN_PROMPT,

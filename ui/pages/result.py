@@ -9,15 +9,8 @@ from datetime import date
 
 from PySide6.QtGui import QPixmap
 
-from kiosk.flow import (
-    Acknowledge,
-    Cancel,
-    ErrorKind,
-    FlowState,
-    IdentityConfirmed,
-    IdentityRejected,
-    Register,
-)
+from kiosk.flow.events import Acknowledge, Cancel, IdentityConfirmed, IdentityRejected, Register
+from kiosk.flow.state import ErrorKind, FlowState
 from kiosk.messages import ANTI_FRAUD, QUEUED, date_text, error_text
 from ui.i18n import labelled, message, ui_text
 from ui.pages.base import Page, Post, View

@@ -14,7 +14,8 @@ from functools import partial
 
 from PySide6.QtWidgets import QGridLayout, QPushButton
 
-from kiosk.flow import Back, FlowState, Start
+from kiosk.flow.events import Back, Start
+from kiosk.flow.state import FlowState
 from ui.i18n import LANGUAGES, ui_text
 from ui.layout import Metrics
 from ui.pages.base import Page, Post, View

@@ -1,153 +1,80 @@
-"""The kiosk flow: a pure state machine, ``Flow.step(state, event) -> (state, effects)``.
+"""The machine: :class:`Flow` binds the settings, programmes, clock and id factory, and
+``Flow.step(state, event) -> (state, effects)`` runs one handler per event type.
 
-Everything a front-end (Qt, terminal, tests) needs is in :class:`FlowState`; everything the outside
-world must do is an effect (plain data) that a driver executes (:mod:`kiosk.runner`), feeding the
-outcome back as an event. No Qt, no I/O, no threads: time (the wall clock) and record ids are
-injected, and timeouts are timer effects whose expiry comes back as :class:`TimerFired`.
-
-Rules this module enforces (docs/flow.md):
-
-* Nothing personal exists before the card is read, and personal data (basic four, certificate) lives
-  only in CONFIRM, ELIGIBILITY and SAVING. Every session end emits :class:`Wipe`.
-* The PIN never enters the state: :class:`PinSubmitted` hands the ``bytearray`` straight to the
-  :class:`VerifyAndRead` (or :class:`HoldPin`) effect, whose executor zeroes it. Staff screens
-  therefore cannot show it.
-* Two PINs: the auth PIN and the card-info PIN may differ. The PIN screen offers "same" (default) or
-  "different"; a separate card-info PIN screen (with its own tries and last-try rule) is shown when
-  the resident says they differ or when the card-info VERIFY refuses the PIN. No VERIFY is retried.
-* Every interactive state has an inactivity timer, then a warning with at least 20 s to extend
-  (``max_extensions`` times), then a wipe.
-* Card removal is handled in every state; a card inserted into a finished or failed session starts
-  a new session (nothing of the previous resident survives).
-* Results from the driver carry the card-session token; stale ones (an old card) are ignored.
+The rules it enforces are listed in :mod:`kiosk.flow` (and docs/flow.md).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import Enum, unique
 from typing import Any, Final
 
 from kiosk.errors import UnknownProgramError
-from kiosk.rules.eligibility import Eligibility, check_eligibility
+from kiosk.flow.effects import (
+    Alarm,
+    CancelTimer,
+    Effect,
+    EndCardSession,
+    HoldPin,
+    Prefetch,
+    RegistrationDraft,
+    SaveRegistration,
+    StartTimer,
+    VerifyAndRead,
+    WarnTimeout,
+    Wipe,
+)
+from kiosk.flow.events import (
+    Acknowledge,
+    Back,
+    Cancel,
+    CardFailed,
+    CardInfoPinSubmitted,
+    CardInserted,
+    CardRemoved,
+    ConsentAccepted,
+    ConsentDeclined,
+    ConsentsDone,
+    Event,
+    Extend,
+    IdentityConfirmed,
+    IdentityRejected,
+    LanguageChosen,
+    LastTryConfirmed,
+    PcscDown,
+    PinRejected,
+    PinSubmitted,
+    PrefetchDone,
+    ProgramChosen,
+    ReadDone,
+    ReaderBack,
+    ReaderLost,
+    Register,
+    Saved,
+    SaveFailed,
+    ServicesChosen,
+    Start,
+    TimerFired,
+)
+from kiosk.flow.state import (
+    BUSY_PHASES,
+    CARD_PHASES,
+    PIN_PHASES,
+    RETRYABLE,
+    TIMED_PHASES,
+    CardFailure,
+    ErrorKind,
+    FlowState,
+    Phase,
+    PinSlot,
+)
+from kiosk.rules.eligibility import check_eligibility
 from kiosk.rules.programs import Program
-from kiosk.rules.record import Consent, Resident, Verification, new_record_id, registration_code
+from kiosk.rules.record import Consent, new_record_id, registration_code
 from kiosk.settings import KioskMode, Timeouts
-
-# --- states --------------------------------------------------------------------------------------
-
-
-@unique
-class Phase(Enum):
-    """Where the resident is. The UI has one screen per phase."""
-
-    IDLE = "idle"  # attract screen, no session
-    LANGUAGE = "language"
-    PROGRAM = "program"  # programme explanation and service choice
-    CONSENT = "consent"  # terms of each chosen service
-    WAIT_CARD = "wait_card"
-    PREFETCH = "prefetch"  # busy: PIN-free reads (tries left, certificate, challenge)
-    LAST_TRY_CONFIRM = "last_try_confirm"  # 1 try left: explain the lock-out, ask to go on
-    PIN_ENTRY = "pin_entry"  # the auth PIN (or "the PIN" when the resident says both are the same)
-    CARD_INFO_LAST_TRY_CONFIRM = "card_info_last_try_confirm"  # the card-info PIN has 1 try left
-    CARD_INFO_PIN_ENTRY = "card_info_pin_entry"  # the card-info (券面事項入力補助AP) PIN
-    VERIFYING = "verifying"  # busy: VERIFY, read the basic four, local verification
-    CONFIRM = "confirm"  # the basic four: "this is me"
-    ELIGIBILITY = "eligibility"  # preliminary result; "register" is the final confirmation
-    SAVING = "saving"  # busy: card signs the record, the outbox stores it
-    RECEIPT = "receipt"
-    REINSERT = "reinsert"  # the card left before saving: tap again, PIN again
-    NOT_ELIGIBLE = "not_eligible"
-    ERROR = "error"
-    TAKE_CARD = "take_card"  # self-service: the card must be taken before the next resident
-
-
-BUSY_PHASES: Final = frozenset({Phase.PREFETCH, Phase.VERIFYING, Phase.SAVING})
-#: Phases in which a card session (and the card) is in use.
-CARD_PHASES: Final = frozenset(
-    {
-        Phase.PREFETCH,
-        Phase.LAST_TRY_CONFIRM,
-        Phase.PIN_ENTRY,
-        Phase.CARD_INFO_LAST_TRY_CONFIRM,
-        Phase.CARD_INFO_PIN_ENTRY,
-        Phase.VERIFYING,
-        Phase.CONFIRM,
-        Phase.ELIGIBILITY,
-    }
-)
-#: Phases in which the card is in use but nothing was read with a PIN yet (removal: error screen).
-PIN_PHASES: Final = frozenset(
-    {
-        Phase.LAST_TRY_CONFIRM,
-        Phase.PIN_ENTRY,
-        Phase.CARD_INFO_LAST_TRY_CONFIRM,
-        Phase.CARD_INFO_PIN_ENTRY,
-    }
-)
-#: The only phases in which personal data may be held.
-PERSONAL_PHASES: Final = frozenset({Phase.CONFIRM, Phase.ELIGIBILITY, Phase.SAVING})
-#: Phases with an inactivity timer (warning, extension, wipe).
-TIMED_PHASES: Final = frozenset(
-    {
-        Phase.LANGUAGE,
-        Phase.PROGRAM,
-        Phase.CONSENT,
-        Phase.WAIT_CARD,
-        Phase.LAST_TRY_CONFIRM,
-        Phase.PIN_ENTRY,
-        Phase.CARD_INFO_LAST_TRY_CONFIRM,
-        Phase.CARD_INFO_PIN_ENTRY,
-        Phase.CONFIRM,
-        Phase.ELIGIBILITY,
-        Phase.RECEIPT,
-        Phase.REINSERT,
-        Phase.NOT_ELIGIBLE,
-        Phase.ERROR,
-    }
-)
-
-
-@unique
-class ErrorKind(Enum):
-    """Every error screen."""
-
-    CARD_REMOVED = "card_removed"
-    READER_LOST = "reader_lost"
-    PCSC_DOWN = "pcsc_down"
-    NOT_MY_NUMBER_CARD = "not_my_number_card"
-    CARD_READ_FAILED = "card_read_failed"
-    PIN_INCORRECT = "pin_incorrect"  # shown on the PIN screen with the tries left
-    PIN_LAST_TRY = "pin_last_try"  # shown as LAST_TRY_CONFIRM
-    PIN_BLOCKED = "pin_blocked"
-    CERTIFICATE_EXPIRED = "certificate_expired"
-    VERIFICATION_FAILED = "verification_failed"
-    NOT_ELIGIBLE = "not_eligible"  # shown as NOT_ELIGIBLE
-    IDENTITY_REJECTED = "identity_rejected"  # "this is not me / data wrong": go to the counter
-    SAVE_FAILED = "save_failed"
-
-
-#: Errors after which the same resident may simply try again (back to waiting for the card).
-RETRYABLE: Final = frozenset(
-    {ErrorKind.CARD_REMOVED, ErrorKind.READER_LOST, ErrorKind.PCSC_DOWN, ErrorKind.CARD_READ_FAILED}
-)
-
-
-@unique
-class CardFailure(Enum):
-    """What the driver reports when card work fails (mapped from ``card.errors``)."""
-
-    CARD_REMOVED = "card_removed"
-    READER_LOST = "reader_lost"
-    PCSC_DOWN = "pcsc_down"
-    NOT_MY_NUMBER_CARD = "not_my_number_card"
-    PIN_BLOCKED = "pin_blocked"
-    PIN_NOT_VERIFIED = "pin_not_verified"
-    READ_FAILED = "read_failed"
-
 
 _FAILURE_ERROR: Final = {
     CardFailure.CARD_REMOVED: ErrorKind.CARD_REMOVED,
@@ -158,405 +85,6 @@ _FAILURE_ERROR: Final = {
     CardFailure.PIN_NOT_VERIFIED: ErrorKind.CARD_READ_FAILED,
     CardFailure.READ_FAILED: ErrorKind.CARD_READ_FAILED,
 }
-
-
-@unique
-class PinSlot(Enum):
-    """Which of the card's two 4-digit PINs a screen, a rejection or a held buffer is about."""
-
-    AUTH = "auth"  # JPKI user-authentication PIN (利用者証明用電子証明書)
-    CARD_INFO = "card_info"  # 券面事項入力補助用暗証番号
-
-
-@dataclass(frozen=True)
-class FlowState:
-    """The whole flow state. Personal fields are excluded from ``repr``."""
-
-    phase: Phase
-    language: str
-    program_id: str
-    services: tuple[str, ...] = ()
-    consents: tuple[Consent, ...] = ()
-    card_present: bool = False
-    stale_card: bool = False  # the card on the reader belongs to an ended session
-    card_session: int = 0
-    reader_available: bool = True
-    tries_left: int | None = None  # what the current PIN / last-try screen shows
-    auth_tries_left: int | None = None
-    card_info_tries_left: int | None = None
-    last_try_confirmed: bool = False  # for the PIN_ENTRY PIN (both counters when "same")
-    card_info_last_try_confirmed: bool = False
-    pin_rejected: bool = False
-    #: The PIN the driver holds for the next VERIFY (typed on the other screen); never the PIN itself.
-    held_pin: PinSlot | None = None
-    resident: Resident | None = field(default=None, repr=False)
-    auth_certificate: bytes | None = field(default=None, repr=False)
-    verification: Verification | None = None
-    already_registered_here: bool = False
-    #: Short path: no programme screen came before the consent screen, so the optional services
-    #: are offered there (agreeing to one registers it); ``services`` starts with the required ones.
-    services_open: bool = False
-    eligibility: Eligibility | None = None
-    record_id: str | None = None
-    code: str | None = None
-    receipt_status: str | None = None
-    error: ErrorKind | None = None
-    timer: int = 0
-    warning: bool = False
-    extensions_used: int = 0
-    alarm: bool = False
-
-    @property
-    def holds_personal_data(self) -> bool:
-        """Whether anything read from the card is still in the state."""
-        return self.resident is not None or self.auth_certificate is not None
-
-
-# --- events --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Start:
-    """The resident (or staff) touched the attract screen; with ``language``, one of its language
-    buttons: the session starts in that language and the language page is skipped."""
-
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class LanguageChosen:
-    """A language button; available on every screen."""
-
-    language: str
-
-
-@dataclass(frozen=True)
-class ProgramChosen:
-    """Another programme than the kiosk's default."""
-
-    program_id: str
-
-
-@dataclass(frozen=True)
-class ServicesChosen:
-    """The services to register."""
-
-    services: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ConsentAccepted:
-    """The terms of ``service`` (at the programme's current version) were accepted."""
-
-    service: str
-
-
-@dataclass(frozen=True)
-class ConsentsDone:
-    """The one consent screen's "next" (short path, a programme with optional services): every
-    required service has its consent; the optional ones agreed to are registered too."""
-
-
-@dataclass(frozen=True)
-class ConsentDeclined:
-    """The terms were declined: back to the service choice."""
-
-
-@dataclass(frozen=True)
-class Back:
-    """One screen back (before the card is read)."""
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """The resident ends the session."""
-
-
-@dataclass(frozen=True)
-class CardInserted:
-    """The watcher saw a card on the reader."""
-
-
-@dataclass(frozen=True)
-class CardRemoved:
-    """The watcher saw the card leave."""
-
-
-@dataclass(frozen=True)
-class ReaderLost:
-    """The reader disappeared."""
-
-
-@dataclass(frozen=True)
-class PcscDown:
-    """The PC/SC service went away."""
-
-
-@dataclass(frozen=True)
-class ReaderBack:
-    """Reader and PC/SC are available again."""
-
-
-@dataclass(frozen=True)
-class PrefetchDone:
-    """PIN-free reads finished; ``tries_left`` is the lower of the two PINs' counters, and the
-    separate counters are given when known (None: the same as ``tries_left``)."""
-
-    card_session: int
-    tries_left: int
-    auth_tries_left: int | None = None
-    card_info_tries_left: int | None = None
-
-
-@dataclass(frozen=True)
-class CardFailed:
-    """Card work failed (prefetch, verify/read or signing)."""
-
-    card_session: int
-    failure: CardFailure
-
-
-@dataclass(frozen=True)
-class LastTryConfirmed:
-    """The resident understood the lock-out risk and wants to enter the PIN."""
-
-
-@dataclass(frozen=True)
-class PinSubmitted:
-    """The PIN from the resident-facing pad. The flow passes it on and never keeps it.
-
-    ``same_pin`` is the choice on the PIN screen: True (the default) means the resident uses this
-    PIN for the card-info application too; False means the card-info PIN is asked next."""
-
-    pin: bytearray = field(repr=False)
-    same_pin: bool = True
-
-
-@dataclass(frozen=True)
-class CardInfoPinSubmitted:
-    """The card-info PIN from the resident-facing pad (the card-info PIN screen).
-
-    ``same_pin`` (only offered when no auth PIN is held, i.e. after the card-info AP refused "the
-    same" PIN): "this is my auth PIN too" -- the resident mistyped, one entry verifies both."""
-
-    pin: bytearray = field(repr=False)
-    same_pin: bool = False
-
-
-@dataclass(frozen=True)
-class PinRejected:
-    """VERIFY (or the local format / last-try check) refused ``pin``; ``tries_left`` is its counter.
-
-    ``held`` says which other PIN the driver kept for the next VERIFY: one that verified in this
-    read, or one typed on its own screen and not tried yet. Never a PIN typed as "the same" that
-    the other application refused (it may be a typo)."""
-
-    card_session: int
-    tries_left: int
-    pin: PinSlot = PinSlot.AUTH
-    held: PinSlot | None = None
-
-
-@dataclass(frozen=True)
-class ReadDone:
-    """The basic four were read and verified locally."""
-
-    card_session: int
-    resident: Resident = field(repr=False)
-    auth_certificate: bytes = field(repr=False)
-    verification: Verification
-    certificate_expired: bool
-    already_registered_here: bool
-
-
-@dataclass(frozen=True)
-class IdentityConfirmed:
-    """ "This is me, the data is right."""
-
-
-@dataclass(frozen=True)
-class IdentityRejected:
-    """ "This is not me / the data is wrong": the kiosk sends the resident to the counter."""
-
-
-@dataclass(frozen=True)
-class Register:
-    """The final confirmation: sign and queue."""
-
-
-@dataclass(frozen=True)
-class Saved:
-    """The record and its card signature are in the outbox (committed)."""
-
-    card_session: int
-    record_id: str
-    status: str = "queued"
-
-
-@dataclass(frozen=True)
-class SaveFailed:
-    """Nothing was written: the card could not sign, or the outbox refused."""
-
-    card_session: int
-    failure: CardFailure | None  # None: the outbox failed
-
-
-@dataclass(frozen=True)
-class Acknowledge:
-    """ "OK" on a receipt, error or result screen."""
-
-
-@dataclass(frozen=True)
-class Extend:
-    """ "I need more time" on the timeout warning."""
-
-
-@dataclass(frozen=True)
-class TimerFired:
-    """A :class:`StartTimer` expired; stale tokens are ignored."""
-
-    token: int
-
-
-Event = (
-    Start
-    | LanguageChosen
-    | ProgramChosen
-    | ServicesChosen
-    | ConsentAccepted
-    | ConsentsDone
-    | ConsentDeclined
-    | Back
-    | Cancel
-    | CardInserted
-    | CardRemoved
-    | ReaderLost
-    | PcscDown
-    | ReaderBack
-    | PrefetchDone
-    | CardFailed
-    | LastTryConfirmed
-    | PinSubmitted
-    | CardInfoPinSubmitted
-    | PinRejected
-    | ReadDone
-    | IdentityConfirmed
-    | IdentityRejected
-    | Register
-    | Saved
-    | SaveFailed
-    | Acknowledge
-    | Extend
-    | TimerFired
-)
-
-# --- effects -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartTimer:
-    """Deliver ``TimerFired(token)`` after ``seconds`` (replaces any running flow timer)."""
-
-    token: int
-    seconds: int
-
-
-@dataclass(frozen=True)
-class CancelTimer:
-    """No timer is needed in the new phase."""
-
-
-@dataclass(frozen=True)
-class Prefetch:
-    """Open a card session on the present card and do the PIN-free reads."""
-
-    card_session: int
-
-
-@dataclass(frozen=True)
-class VerifyAndRead:
-    """VERIFY the PIN(s), read the basic four and verify locally. The executor zeroes the PINs.
-
-    ``pin`` None: use the auth PIN the driver holds. ``same_pin``: the card-info VERIFY uses ``pin``
-    too; otherwise ``card_info_pin`` (None: the card-info PIN the driver holds)."""
-
-    card_session: int
-    pin: bytearray | None = field(repr=False)
-    allow_last_try: bool
-    card_info_pin: bytearray | None = field(default=None, repr=False)
-    same_pin: bool = True
-
-
-@dataclass(frozen=True)
-class HoldPin:
-    """Keep ``pin`` (for ``slot``) in the driver until the next :class:`VerifyAndRead`; wiped by
-    :class:`EndCardSession` / :class:`Wipe` / a new prefetch. The state only records the slot."""
-
-    card_session: int
-    slot: PinSlot
-    pin: bytearray = field(repr=False)
-
-
-@dataclass(frozen=True)
-class RegistrationDraft:
-    """Everything of the record the flow knows; the driver adds the kiosk id and sequence."""
-
-    record_id: uuid.UUID
-    program_id: str
-    consents: tuple[Consent, ...]
-    resident: Resident = field(repr=False)
-    auth_certificate: bytes = field(repr=False)
-    verification: Verification
-    clock: datetime
-
-
-@dataclass(frozen=True)
-class SaveRegistration:
-    """Have the card sign the record and put record + signature in the outbox, one transaction."""
-
-    card_session: int
-    draft: RegistrationDraft
-
-
-@dataclass(frozen=True)
-class EndCardSession:
-    """Close the card session (drops the verified PIN state); the card may stay on the reader."""
-
-
-@dataclass(frozen=True)
-class Wipe:
-    """Front-ends must clear every trace of the session: screens, buffers, card handles."""
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """Card-left-behind alarm on or off (sound + screen)."""
-
-    on: bool
-
-
-@dataclass(frozen=True)
-class WarnTimeout:
-    """Show the timeout warning (visual + sound) with ``seconds`` to respond."""
-
-    seconds: int
-
-
-Effect = (
-    StartTimer
-    | CancelTimer
-    | Prefetch
-    | VerifyAndRead
-    | HoldPin
-    | SaveRegistration
-    | EndCardSession
-    | Wipe
-    | Alarm
-    | WarnTimeout
-)
-
-
-# --- the machine ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -1142,19 +670,3 @@ _HANDLERS: Final[dict[type, Callable[[Flow, FlowState, Any], Result]]] = {
     Extend: _extend,
     TimerFired: _timer,
 }
-
-
-def loggable(state: FlowState) -> dict[str, object]:
-    """An allow-listed view of the state for logs and staff status lines: no personal data, no
-    certificate, no record id (which could be linked to the person)."""
-    return {
-        "phase": state.phase.value,
-        "language": state.language,
-        "program": state.program_id,
-        "services": list(state.services),
-        "card_present": state.card_present,
-        "tries_left": state.tries_left,
-        "error": state.error.value if state.error else None,
-        "warning": state.warning,
-        "alarm": state.alarm,
-    }

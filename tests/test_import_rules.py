@@ -1,4 +1,5 @@
-"""DESIGN.md section 1: the import rules that keep protocol, domain, UI and storage apart."""
+"""The import rules that keep protocol, shared rules, kiosk application, sync, server and front ends
+apart (docs/development.md, "Layers"; DESIGN.md section 1)."""
 
 from __future__ import annotations
 
@@ -148,5 +149,196 @@ def test_product_code_imports_the_flows_submodules() -> None:
         for package in ("card", "kiosk", "ui", "sync", "bench", "scripts")
         for p in _modules(package)
         if p.parent != ROOT / "kiosk" / "flow" and "kiosk.flow" in _imports(p)
+    ]
+    assert offenders == []
+
+
+# -- the layers (docs/development.md, "Layers") ------------------------------------------------------
+
+#: Which group of modules may import which. Bottom to top: the card protocol; the rules both sides
+#: share; the kiosk application; sync's shared wire modules; sync's kiosk side and the server beside
+#: it; the composition root; the front ends; the command line's entry. A module may import its own
+#: group and the groups listed for it, nothing else.
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "card": frozenset(),
+    "rules": frozenset({"card"}),
+    "kiosk": frozenset({"card", "rules"}),
+    "wire": frozenset({"card", "rules"}),
+    "sync": frozenset({"card", "rules", "kiosk", "wire"}),
+    "server": frozenset({"card", "rules", "wire"}),
+    "root": frozenset({"card", "rules", "kiosk", "wire", "sync"}),
+    "terminal": frozenset({"card", "rules", "kiosk", "wire", "sync", "root"}),
+    "qt": frozenset({"card", "rules", "kiosk", "wire", "sync", "root"}),
+    "entry": frozenset({"card", "rules", "kiosk", "wire", "sync", "server", "root", "terminal", "qt"}),
+}
+#: The entry: ``madoguchi``'s sub-command table (it loads every front end by name).
+ENTRY = "kiosk.cli"
+#: The one composition root: it builds the card stack, the outbox and the sync service.
+COMPOSITION = "kiosk.composition"
+#: The terminal front ends (they stay in kiosk/, named here: docs/development.md says why).
+TERMINAL = frozenset(
+    {
+        "kiosk.register_cli",
+        "kiosk.checkin_cli",
+        "kiosk.demo",
+        "kiosk.demo_support",
+        "kiosk.selftest",
+        "sync.cli",
+    }
+)
+#: The two leaf vocabularies that sit with the shared rules.
+RULE_LEAVES = frozenset({"kiosk.errors", "kiosk.i18n"})
+#: sync's modules that both the kiosk side and the server use: the wire forms and the sealing.
+WIRE = frozenset({"sync.wire", "sync.sealing", "sync.heartbeat"})
+#: What builds the card stack, the outbox and the sync service: only the composition root (and
+#: their own packages) import these; a front end takes what the root built.
+BUILDERS = frozenset(
+    {"card.pcsc", "card.watcher", "card.trust", "card.session", "sync.device", "sync.outbox",
+     "sync.client", "sync.service", "sync.uploader"}
+)  # fmt: skip
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+PROJECT_MODULES: dict[str, Path] = {
+    _module_name(p): p for package in ("card", "kiosk", "sync", "ui") for p in _modules(package)
+}
+
+
+def group(module: str) -> str:
+    """The layer group of a project module (the table above)."""
+    if module == ENTRY:
+        return "entry"
+    if module == COMPOSITION:
+        return "root"
+    if module in TERMINAL:
+        return "terminal"
+    top = _top(module)
+    if top == "card":
+        return "card"
+    if top == "ui":
+        return "qt"
+    if module in RULE_LEAVES or module == "kiosk.rules" or module.startswith("kiosk.rules."):
+        return "rules"
+    if top == "kiosk":
+        return "kiosk"
+    if module in WIRE:
+        return "wire"
+    if module == "sync.server" or module.startswith("sync.server."):
+        return "server"
+    return "sync"
+
+
+def _project_target(name: str) -> str | None:
+    """The project module an import names (``from sync import wire`` → ``sync.wire``), or None."""
+    while name not in PROJECT_MODULES:
+        if "." not in name:
+            return None
+        name = name.rsplit(".", 1)[0]
+    return name
+
+
+def _project_imports(path: Path) -> set[str]:
+    """The project modules ``path`` imports, ``from package import module`` resolved to the module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = _imports(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = {f"{node.module}.{a.name}" for a in node.names} & PROJECT_MODULES.keys()
+            if modules:
+                names |= modules
+                if len(modules) == len(node.names):  # only modules named: the package is a path
+                    names.discard(node.module)
+    targets = {_project_target(n) for n in names}
+    return {t for t in targets if t is not None}
+
+
+def _layer_violations(module: str) -> list[str]:
+    mine = group(module)
+    allowed = MAY_IMPORT[mine] | {mine}
+    found = []
+    for target in sorted(_project_imports(PROJECT_MODULES[module])):
+        theirs = group(target)
+        if theirs not in allowed:
+            found.append(f"{module} ({mine}) -> {target} ({theirs})")
+        elif mine in {"terminal", "qt"} and target in BUILDERS:
+            found.append(f"{module} ({mine}) -> {target} (builds parts: the composition root's job)")
+    return found
+
+
+#: Today's violations, fixed one by one (issue 11): the list may only shrink.
+KNOWN_VIOLATIONS: frozenset[str] = frozenset(
+    {
+        "kiosk.checkin_cli (terminal) -> card.pcsc (builds parts: the composition root's job)",
+        "kiosk.checkin_cli (terminal) -> card.trust (builds parts: the composition root's job)",
+        "kiosk.checkin_cli (terminal) -> sync.device (builds parts: the composition root's job)",
+        "kiosk.checkin_cli (terminal) -> sync.outbox (builds parts: the composition root's job)",
+        "kiosk.demo_support (terminal) -> card.pcsc (builds parts: the composition root's job)",
+        "kiosk.register_cli (terminal) -> card.pcsc (builds parts: the composition root's job)",
+        "kiosk.register_cli (terminal) -> card.session (builds parts: the composition root's job)",
+        "kiosk.register_cli (terminal) -> card.trust (builds parts: the composition root's job)",
+        "kiosk.register_cli (terminal) -> sync.device (builds parts: the composition root's job)",
+        "kiosk.register_cli (terminal) -> sync.outbox (builds parts: the composition root's job)",
+        "kiosk.selftest (terminal) -> card.pcsc (builds parts: the composition root's job)",
+        "kiosk.selftest (terminal) -> card.trust (builds parts: the composition root's job)",
+        "kiosk.selftest (terminal) -> sync.client (builds parts: the composition root's job)",
+        "kiosk.selftest (terminal) -> sync.device (builds parts: the composition root's job)",
+        "kiosk.selftest (terminal) -> sync.outbox (builds parts: the composition root's job)",
+        "sync.cli (terminal) -> sync.client (builds parts: the composition root's job)",
+        "sync.cli (terminal) -> sync.device (builds parts: the composition root's job)",
+        "sync.cli (terminal) -> sync.outbox (builds parts: the composition root's job)",
+        "sync.cli (terminal) -> sync.service (builds parts: the composition root's job)",
+        "sync.cli (terminal) -> sync.uploader (builds parts: the composition root's job)",
+        "ui.app (qt) -> card.pcsc (builds parts: the composition root's job)",
+        "ui.app (qt) -> card.session (builds parts: the composition root's job)",
+        "ui.app (qt) -> card.trust (builds parts: the composition root's job)",
+        "ui.app (qt) -> card.watcher (builds parts: the composition root's job)",
+        "ui.app (qt) -> sync.client (builds parts: the composition root's job)",
+        "ui.app (qt) -> sync.device (builds parts: the composition root's job)",
+        "ui.app (qt) -> sync.outbox (builds parts: the composition root's job)",
+        "ui.app (qt) -> sync.service (builds parts: the composition root's job)",
+        "ui.app (qt) -> sync.uploader (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> card.pcsc (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> card.trust (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> card.watcher (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> sync.client (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> sync.device (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> sync.outbox (builds parts: the composition root's job)",
+        "ui.pages.shelter_app (qt) -> sync.service (builds parts: the composition root's job)",
+    }
+)
+
+
+@pytest.mark.parametrize("module", sorted(PROJECT_MODULES), ids=str)
+def test_imports_run_down_the_layers(module: str) -> None:
+    """Each import (statement or ``importlib`` load) goes to the module's own layer group or one the
+    table allows; front ends take the card stack, outbox and sync service from the composition root."""
+    found = [v for v in _layer_violations(module) if v not in KNOWN_VIOLATIONS]
+    assert found == []
+
+
+def test_known_violations_are_still_there() -> None:
+    """A fixed violation leaves the list (so the list is the honest remainder, never padding)."""
+    now = {v for module in PROJECT_MODULES for v in _layer_violations(module)}
+    assert sorted(KNOWN_VIOLATIONS - now) == []
+
+
+def test_every_module_has_a_layer() -> None:
+    groups = {group(m) for m in PROJECT_MODULES}
+    assert groups <= set(MAY_IMPORT)
+    assert group("kiosk.flow.machine") == "kiosk"
+    assert group("kiosk.rules.record") == "rules"
+    assert group("sync.server.verify") == "server"
+    assert group("sync.wire") == "wire"
+
+
+def test_no_qt_below_ui() -> None:
+    offenders = [
+        m
+        for m, p in PROJECT_MODULES.items()
+        if group(m) != "qt" and {_top(n) for n in _imports(p)} & {"PySide6", "shiboken6"}
     ]
     assert offenders == []

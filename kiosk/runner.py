@@ -2,7 +2,8 @@
 
 The flow (:mod:`kiosk.flow.machine`) decides; this driver does. It runs effects synchronously and feeds each
 outcome back as an event, so a terminal front-end or a test drives a whole registration with
-:meth:`Runner.dispatch`. The Qt front-end runs the same effect executors on its card worker thread.
+:meth:`Runner.dispatch`. The Qt front-end calls the same ``dispatch`` on its card worker thread, with
+an ``on_step`` hook that shows each state before its (blocking) effects run.
 
 At :class:`~kiosk.flow.effects.SaveRegistration` the order is: allocate the record sequence number, build
 the record, have the card sign SHA-256 of its canonical bytes with the JPKI auth key (the PIN
@@ -78,6 +79,8 @@ from kiosk.sequence import RecordSequence
 logger = logging.getLogger(__name__)
 
 SessionFactory = Callable[[], MyNumberCardSession]
+#: A front end's view of each step: the new state and the effects about to run.
+OnStep = Callable[[FlowState, list[Effect]], None]
 
 
 def card_failure(error: CardError) -> CardFailure:
@@ -148,11 +151,19 @@ class Runner:
         self.timer: StartTimer | None = None
         self._held: dict[PinSlot, bytearray] = {}
 
-    def dispatch(self, event: Event) -> FlowState:
-        """Apply ``event`` and run every resulting effect (and their outcomes) to quiescence."""
+    def dispatch(self, event: Event, on_step: OnStep | None = None) -> FlowState:
+        """Apply ``event`` and run every resulting effect (and their outcomes) to quiescence.
+
+        :param on_step: called with each new state and its effects after every ``Flow.step`` and
+            *before* the (blocking) effects run. A terminal needs only the last state; a screen
+            shows each busy phase ("reading…") while the card worker is busy, so the Qt kiosk's
+            worker passes its report here.
+        """
         pending: deque[Event] = deque([event])
         while pending:
             self.state, effects = self.flow.step(self.state, pending.popleft())
+            if on_step is not None:
+                on_step(self.state, effects)
             for effect in effects:
                 outcome = self._execute(effect)
                 if outcome is not None:
@@ -352,4 +363,4 @@ class Runner:
         return Saved(effect.card_session, record.record_id)
 
 
-__all__: Final = ["Runner", "card_failure", "flow_verification"]
+__all__: Final = ["OnStep", "Runner", "card_failure", "flow_verification"]

@@ -31,12 +31,12 @@ from ui.window import KioskWindow
 if TYPE_CHECKING:
     from card.pcsc import PcscContext
     from card.watcher import ReaderWatcher
+    from kiosk.runner import Runner
     from sync.device import DeviceStore
     from sync.outbox import EnqueueReceipt, Outbox
     from sync.service import SyncService
     from sync.uploader import SyncReport
     from ui.staff import StaffView
-    from ui.stepping import SteppingRunner
     from ui.virtual_reader import VirtualReader
 
 Clock = Callable[[], dt.datetime]
@@ -139,14 +139,14 @@ class KioskApp:
 
     # -- on the card worker thread ------------------------------------------------------------------
 
-    def _make_runner(self) -> SteppingRunner:
+    def _make_runner(self) -> Runner:
         from card.session import MyNumberCardSession
         from card.trust import load_trust_store
         from kiosk.local_index import RegisteredHereIndex
+        from kiosk.runner import Runner
         from kiosk.sequence import RecordSequence
         from sync.device import DeviceStore
         from sync.outbox import OUTBOX_FILE, Outbox
-        from ui.stepping import SteppingRunner
 
         settings = self.settings
         trust = load_trust_store(settings.path)
@@ -176,7 +176,7 @@ class KioskApp:
         if self._background_sync:
             self.sync = self._start_sync(store)
             queue = WakeAfterEnqueue(self._outbox, self.sync.wake)
-        runner = SteppingRunner(
+        runner = Runner(
             self.flow,
             kiosk_id=settings.kiosk_id,
             open_session=open_session,

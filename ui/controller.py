@@ -29,11 +29,11 @@ from kiosk.flow.state import FlowState, loggable
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:  # the card stack is imported by the factory, on the worker thread
-    from ui.stepping import SteppingRunner
+    from kiosk.runner import Runner
 
 logger = logging.getLogger(__name__)
 
-RunnerFactory = Callable[[], "SteppingRunner"]
+RunnerFactory = Callable[[], "Runner"]
 #: Effects the screen acts on; everything else (card work, PINs) stays on the worker.
 _SCREEN_EFFECTS = (Wipe, WarnTimeout, Alarm, StartTimer, CancelTimer)
 
@@ -50,7 +50,7 @@ class FlowWorker(QObject):
         super().__init__()
         self._make_runner = make_runner
         self._on_close = on_close
-        self.runner: SteppingRunner | None = None
+        self.runner: Runner | None = None
 
     @Slot()
     def start(self) -> None:
@@ -68,7 +68,7 @@ class FlowWorker(QObject):
         if self.runner is None:
             return  # never built, stopped, or crashed: out of service
         try:
-            self.runner.feed(event, self._report)
+            self.runner.dispatch(event, on_step=self._report)
         except Exception as exc:  # the thread boundary: the one catch-all, for bugs (crash-only)
             self._crash(exc)
 

@@ -98,16 +98,16 @@ import sys
 from kiosk.cli import main
 from kiosk.flow import Start
 from ui.app import KioskApp
-from ui.stepping import SteppingRunner
+from kiosk.runner import Runner
 
-def feed(self, event, on_step):
+def dispatch(self, event, on_step=None):
     raise RuntimeError("resident " + sys.argv[2])
 
 def start(self):
     self.controller.start()
     self.controller.post(Start())  # queued: handled once the worker has built the runner
 
-SteppingRunner.feed = feed
+Runner.dispatch = dispatch
 KioskApp.start = start
 sys.exit(main(["kiosk", "--config", sys.argv[1], "--virtual-card", "jlis-test"]))
 """

@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from card.apdu import ApduProtocol, CommandApdu, TrafficStats  # noqa: E402
 from card.constants import AID  # noqa: E402
-from card.jpki import sha256_digest_info  # noqa: E402
 from card.pcsc import PcscContext  # noqa: E402
 from card.session import MyNumberCardSession  # noqa: E402
+from card.signing import sha256_digest_info  # noqa: E402
 from card.trust import load_trust_store  # noqa: E402
 from card.virtual.card import VirtualMyNumberCard  # noqa: E402
 from card.virtual.persona import load_persona  # noqa: E402

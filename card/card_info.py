@@ -10,30 +10,26 @@ generic helpers below this class are guarded again in :class:`card.apdu.ApduProt
 
 from __future__ import annotations
 
-from card.apdu import ApduProtocol, CommandApdu
+from card.apdu import ApduProtocol
 from card.constants import (
     AID,
-    CLA_PROPRIETARY,
     FID_CI_AP_KEY,
     FID_CI_BASIC_FOUR,
     FID_CI_CVC,
     FID_CI_INTEGRITY,
     FID_CI_PIN,
-    INS_COMPUTE_SIGNATURE,
-    P1_SIGN_PKCS1_AS_SUPPLIED,
     P2_CARD_INFO_OWN_KEY,
     PinKind,
 )
 from card.errors import (
     ApplicationNotFoundError,
-    MalformedCardDataError,
     NotMyNumberCardError,
     PinNotVerifiedError,
     PrivacyGuardError,
     SecurityStatusNotSatisfiedError,
 )
 from card.files import read_tlv_file
-from card.jpki import SIGNATURE_LENGTH, query_tries, select_application, sha256_digest_info, verify_pin
+from card.iso7816 import query_tries, select_application, verify_pin
 from card.parsers import (
     ApPublicKey,
     BasicFour,
@@ -45,6 +41,7 @@ from card.parsers import (
     parse_integrity_record,
 )
 from card.privacy import FORBIDDEN_FIDS, guard_fid
+from card.signing import compute_signature
 
 __all__ = ["FORBIDDEN_FIDS", "CardInfoApplication", "guard_fid"]
 
@@ -73,7 +70,7 @@ class CardInfoApplication:
         return query_tries(self.protocol, PinKind.CARD_INFO, FID_CI_PIN)
 
     def verify_pin(self, pin: bytearray) -> None:
-        """VERIFY EF 0011 by SFI (``00 20 00 91``), once. See :func:`card.jpki.verify_pin`."""
+        """VERIFY EF 0011 by SFI (``00 20 00 91``), once. See :func:`card.iso7816.verify_pin`."""
         self.verify(FID_CI_PIN, pin)
 
     def verify(self, fid: int, pin: bytearray) -> None:
@@ -110,15 +107,4 @@ class CardInfoApplication:
     def sign_challenge(self, challenge: bytes) -> bytes:
         """``80 2A 00 00`` with DigestInfo(SHA-256(challenge)): the AP's own key (EF 0013), no PIN
         (§2.3 last bullet); the card-genuineness challenge of §5."""
-        command = CommandApdu(
-            CLA_PROPRIETARY,
-            INS_COMPUTE_SIGNATURE,
-            P1_SIGN_PKCS1_AS_SUPPLIED,
-            P2_CARD_INFO_OWN_KEY,
-            sha256_digest_info(challenge),
-            le=256,
-        )
-        signature, _sw = self.protocol.send(command)
-        if len(signature) != SIGNATURE_LENGTH:
-            raise MalformedCardDataError("the card's signature is not 256 bytes")
-        return signature
+        return compute_signature(self.protocol, P2_CARD_INFO_OWN_KEY, challenge)

@@ -7,129 +7,40 @@ Status words become semantic errors here, where their meaning is known (yubikit 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
-from card.apdu import SW, ApduProtocol, CommandApdu, tries_from_sw
+from card.apdu import SW, ApduProtocol, CommandApdu
 from card.constants import (
     AID,
     CLA_ISO,
-    CLA_PROPRIETARY,
     FID_JPKI_AUTH_CERT,
     FID_JPKI_AUTH_KEY,
     FID_JPKI_AUTH_PIN,
     FID_JPKI_SIGN_PIN,
     FID_JPKI_TOKEN,
-    INS_COMPUTE_SIGNATURE,
     INS_READ_BINARY,
-    INS_SELECT,
-    INS_VERIFY,
-    MAX_TRIES,
-    P1_SELECT_DF_NAME,
-    P1_SELECT_EF,
-    P1_SIGN_PKCS1_AS_SUPPLIED,
     P2_CURRENT_KEY,
-    P2_SELECT_NO_FCI,
-    SHA256_DIGEST_INFO_PREFIX,
     TOKEN_LABEL_LENGTH,
     PinKind,
 )
 from card.errors import (
     ApplicationNotFoundError,
-    CardFileNotFoundError,
-    MalformedCardDataError,
     NotMyNumberCardError,
-    PinBlockedError,
-    PinIncorrectError,
     PinNotVerifiedError,
     SecurityStatusNotSatisfiedError,
-    apdu_error_for,
 )
 from card.files import read_tlv_file
+from card.iso7816 import query_tries, select_application, verify_pin
 from card.parsers import parse_token_label
-from card.pin import check_four_digit_pin
+from card.signing import compute_signature
 
 logger = logging.getLogger(__name__)
 
 #: Size hint for the certificate EF: read the whole EF in one extended APDU (§2.2); prefetch time
 #: is hidden behind PIN entry, so the filler bytes cost nothing the resident sees.
 AUTH_CERT_HINT = 0x10000
-#: RSA-2048 signature length (§2.3).
-SIGNATURE_LENGTH = 256
 
 _PIN_FIDS = {PinKind.AUTH: FID_JPKI_AUTH_PIN, PinKind.SIGNATURE: FID_JPKI_SIGN_PIN}
-
-
-def sha256_digest_info(data: bytes) -> bytes:
-    """DigestInfo(SHA-256(data)): what the card PKCS#1-v1.5-pads and signs with P1=00 (§2.3)."""
-    return SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(data).digest()
-
-
-def select_application(protocol: ApduProtocol, aid: AID) -> None:
-    """``00 A4 04 0C 0A <AID>`` (§1); 6A82 → :class:`ApplicationNotFoundError`."""
-    data, sw = protocol.transmit(
-        CommandApdu(CLA_ISO, INS_SELECT, P1_SELECT_DF_NAME, P2_SELECT_NO_FCI, aid.value)
-    )
-    if sw == SW.OK:
-        return
-    if sw in (SW.FILE_NOT_FOUND, SW.INS_NOT_SUPPORTED, SW.INCORRECT_P1P2, SW.CLA_NOT_SUPPORTED):
-        raise ApplicationNotFoundError(sw, ins=INS_SELECT)
-    raise apdu_error_for(sw, data, ins=INS_SELECT)
-
-
-#: Answers that mean "this card does not take P2 = 80|SFI here" (wrong P1-P2, not found, no EF).
-_SFI_REFUSED = frozenset({SW.INCORRECT_P1P2, SW.FILE_NOT_FOUND, 0x6A88, 0x6986})
-
-
-def select_ef(protocol: ApduProtocol, fid: int) -> None:
-    """``00 A4 02 0C 02 <FID>`` (§1); 6A82 → :class:`CardFileNotFoundError`."""
-    data, sw = protocol.transmit(
-        CommandApdu(CLA_ISO, INS_SELECT, P1_SELECT_EF, P2_SELECT_NO_FCI, fid.to_bytes(2, "big"))
-    )
-    if sw == SW.FILE_NOT_FOUND:
-        raise CardFileNotFoundError(sw, ins=INS_SELECT)
-    if sw != SW.OK:
-        raise apdu_error_for(sw, data, ins=INS_SELECT)
-
-
-def query_tries(protocol: ApduProtocol, kind: PinKind, fid: int) -> int:
-    """Case-1 VERIFY ``00 20 00 80|SFI`` (exactly 4 bytes, §2.1): 63Cx → x without using a try.
-
-    A card that answers 9000 (verified, "on some cards", §2.1) is reported as having all its tries.
-    """
-    data, sw = protocol.transmit(CommandApdu(CLA_ISO, INS_VERIFY, 0x00, P2_CURRENT_KEY | fid))
-    if sw in _SFI_REFUSED:
-        # §2.1 documents P2 = 80|SFI for a VERIFY that carries a PIN; should a card refuse it for
-        # the case-1 query, fall back to the documented SELECT EF + ``00 20 00 80`` (flow A, §2.5).
-        select_ef(protocol, fid)
-        data, sw = protocol.transmit(CommandApdu(CLA_ISO, INS_VERIFY, 0x00, P2_CURRENT_KEY))
-    tries = tries_from_sw(sw)
-    if tries is not None:
-        return tries
-    if sw == SW.OK:
-        return MAX_TRIES[kind]
-    if sw in (SW.FILE_NOT_FOUND, 0x6A88):
-        raise CardFileNotFoundError(sw, ins=INS_VERIFY)
-    raise apdu_error_for(sw, data, ins=INS_VERIFY)
-
-
-def verify_pin(protocol: ApduProtocol, kind: PinKind, fid: int, pin: bytearray) -> None:
-    """``00 20 00 80|SFI 04 <PIN>`` once; never retried. The caller checked tries and format.
-
-    :raises PinIncorrectError: 63Cx with x > 0.
-    :raises PinBlockedError: 63C0 (the exhausting attempt) or 6984/6983 (already blocked).
-    """
-    check_four_digit_pin(kind, pin)
-    header = bytes((CLA_ISO, INS_VERIFY, 0x00, P2_CURRENT_KEY | fid))
-    data, sw = protocol.transmit_secret(header, pin)
-    if sw == SW.OK:
-        return
-    tries = tries_from_sw(sw)
-    if tries is None:
-        raise apdu_error_for(sw, data, ins=INS_VERIFY)
-    if tries == 0:
-        raise PinBlockedError(kind)
-    raise PinIncorrectError(kind, tries)
 
 
 class JpkiApplication:
@@ -169,7 +80,7 @@ class JpkiApplication:
             raise NotMyNumberCardError("the auth certificate needs a PIN: not a physical card") from None
 
     def verify_auth_pin(self, pin: bytearray) -> None:
-        """VERIFY EF 0018 by SFI (``00 20 00 98``), once. See :func:`verify_pin`."""
+        """VERIFY EF 0018 by SFI (``00 20 00 98``), once. See :func:`card.iso7816.verify_pin`."""
         verify_pin(self.protocol, PinKind.AUTH, FID_JPKI_AUTH_PIN, pin)
 
     def sign_with_auth_key(self, data: bytes) -> bytes:
@@ -178,18 +89,7 @@ class JpkiApplication:
 
         :raises PinNotVerifiedError: 6982, the auth PIN is not verified in this AP selection.
         """
-        command = CommandApdu(
-            CLA_PROPRIETARY,
-            INS_COMPUTE_SIGNATURE,
-            P1_SIGN_PKCS1_AS_SUPPLIED,
-            P2_CURRENT_KEY | FID_JPKI_AUTH_KEY,
-            sha256_digest_info(data),
-            le=256,
-        )
         try:
-            signature, _sw = self.protocol.send(command)
+            return compute_signature(self.protocol, P2_CURRENT_KEY | FID_JPKI_AUTH_KEY, data)
         except SecurityStatusNotSatisfiedError:
             raise PinNotVerifiedError("the auth PIN is not verified on the card") from None
-        if len(signature) != SIGNATURE_LENGTH:
-            raise MalformedCardDataError("the card's signature is not 256 bytes")
-        return signature

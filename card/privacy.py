@@ -3,7 +3,7 @@
 The card-info AP's EF 0001 holds the My Number and opens with the same 4-digit PIN as the basic four,
 and 照合番号A (EF 0014) *is* the My Number (protocol §1.2, §5). :class:`card.card_info.CardInfoApplication`
 refuses them by name, but the generic helpers it is built on (:func:`card.files.read_tlv_file`,
-:func:`card.jpki.select_ef`, :func:`card.jpki.query_tries`, :func:`card.jpki.verify_pin`, or a raw
+:func:`card.iso7816.select_ef`, :func:`card.iso7816.query_tries`, :func:`card.iso7816.verify_pin`, or a raw
 :class:`card.apdu.CommandApdu`) can be called from anywhere. So :class:`card.apdu.ApduProtocol`, the
 one door every command goes through, checks each command here before it is encoded: no SELECT of
 FID 0001/0014 (by FID or path), no READ BINARY by SFI 01/14, no VERIFY naming SFI 01/14.

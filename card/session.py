@@ -65,8 +65,8 @@ from card.pin import check_four_digit_pin, wipe
 from card.trust import (
     TrustStatus,
     TrustStore,
+    card_signature_valid,
     verify_auth_chain,
-    verify_card_signature,
     verify_genuine_card,
     verify_integrity,
 )
@@ -97,7 +97,7 @@ class CardStatus:
 
 
 @dataclass(frozen=True)
-class Prefetch:
+class PinFreeReads:
     """Everything read before the PIN."""
 
     token_label: str
@@ -109,7 +109,7 @@ class Prefetch:
 
 
 @dataclass(frozen=True, slots=True)
-class Verification:
+class CardChecks:
     """Results of the four local checks (DESIGN §2.5)."""
 
     #: auth certificate → configured JPKI root, validity.
@@ -128,7 +128,7 @@ class CardReadResult:
 
     basic_four: BasicFour = field(repr=False)
     auth_certificate: AuthCertificate
-    verification: Verification
+    verification: CardChecks
     tries_left: TriesLeft
     traffic_before_pin: TrafficStats
     traffic_after_pin: TrafficStats
@@ -177,7 +177,7 @@ class MyNumberCardSession:
         self._jpki = JpkiApplication(self.protocol)
         self._card_info = CardInfoApplication(self.protocol)
         self._current = _Ap.NONE
-        self._prefetch: Prefetch | None = None
+        self._prefetch: PinFreeReads | None = None
         self._tries: dict[PinKind, int | None] = {PinKind.AUTH: None, PinKind.CARD_INFO: None}
         self._auth_verified = False
         self._prefetch_traffic = TrafficStats()
@@ -219,7 +219,7 @@ class MyNumberCardSession:
 
     # -- prefetch -----------------------------------------------------------------------------
 
-    def prefetch(self) -> Prefetch:
+    def prefetch(self) -> PinFreeReads:
         """Read everything that needs no PIN (8 APDUs, once per session; later calls return it).
 
         :raises NotMyNumberCardError: no JPKI AP, wrong token label, or no card-info AP.
@@ -229,7 +229,7 @@ class MyNumberCardSession:
         with self._removal_semantics():
             return self._prefetch_now()
 
-    def _prefetch_now(self) -> Prefetch:
+    def _prefetch_now(self) -> PinFreeReads:
         start = self.protocol.stats
         self._select(_Ap.JPKI)
         label = self._jpki.read_token_label()
@@ -242,7 +242,7 @@ class MyNumberCardSession:
         cvc = self._card_info.read_cvc()
         challenge = self._random(CHALLENGE_LENGTH)
         signature = self._card_info.sign_challenge(challenge)
-        self._prefetch = Prefetch(label, self.tries_left, certificate, cvc, challenge, signature)
+        self._prefetch = PinFreeReads(label, self.tries_left, certificate, cvc, challenge, signature)
         self._prefetch_traffic = self.protocol.stats - start
         logger.debug("prefetch done: %d APDUs", self._prefetch_traffic.apdus)
         return self._prefetch
@@ -325,9 +325,9 @@ class MyNumberCardSession:
             wipe(pin, card_info_pin)
         prefetch = self._prefetch
         certificate = prefetch.auth_certificate.certificate  # parsed once, at prefetch
-        verification = Verification(
+        verification = CardChecks(
             chain=verify_auth_chain(certificate, self._trust, self._now()),
-            signature_valid=verify_card_signature(certificate, challenge, signature),
+            signature_valid=card_signature_valid(certificate, challenge, signature),
             integrity=verify_integrity(integrity, prefetch.cvc, basic_four, self._trust),
             genuine_card=verify_genuine_card(
                 prefetch.cvc,

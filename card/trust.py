@@ -171,7 +171,7 @@ def verify_auth_chain(certificate: x509.Certificate, store: TrustStore, now: dt.
     return TrustStatus.INVALID if name_matched else TrustStatus.UNKNOWN_CA
 
 
-def verify_card_signature(certificate: x509.Certificate, message: bytes, signature: bytes) -> bool:
+def card_signature_valid(certificate: x509.Certificate, message: bytes, signature: bytes) -> bool:
     """The card's PKCS#1 v1.5 SHA-256 signature of ``message`` verifies with the certificate's key."""
     try:
         key = certificate.public_key()

@@ -278,7 +278,7 @@ def test_privacy_guard_holds_below_the_card_info_class() -> None:
     PIN verified (so EF 0001 *would* open), none of them reaches the card."""
     from card.apdu import CommandApdu
     from card.files import read_tlv_file
-    from card.jpki import query_tries, select_ef, verify_pin
+    from card.iso7816 import query_tries, select_ef, verify_pin
 
     persona = load_persona("miyagi-sendai")
     card = _card(persona)

@@ -17,9 +17,9 @@ from card.errors import TrustConfigError
 from card.trust import (
     TrustStatus,
     TrustStore,
+    card_signature_valid,
     load_trust_store,
     verify_auth_chain,
-    verify_card_signature,
     verify_cvc,
     verify_genuine_card,
     verify_integrity,
@@ -78,9 +78,9 @@ def test_root_generations_are_picked_by_signature() -> None:
 def test_card_signature() -> None:
     cert = make_cert("leaf", rsa_key("leaf"), "JPKI root", rsa_key("root"))
     sig = sign(rsa_key("leaf"), b"challenge")
-    assert verify_card_signature(cert, b"challenge", sig)
-    assert not verify_card_signature(cert, b"challenge!", sig)
-    assert not verify_card_signature(cert, b"challenge", sig[:-1] + b"\x00")
+    assert card_signature_valid(cert, b"challenge", sig)
+    assert not card_signature_valid(cert, b"challenge!", sig)
+    assert not card_signature_valid(cert, b"challenge", sig[:-1] + b"\x00")
 
 
 def _card_info_records(

@@ -1,4 +1,4 @@
-"""Turns the card layer's reader watcher into flow events.
+"""Turns the card layer's reader-watcher callbacks (:mod:`card.watcher`) into flow events.
 
 :class:`card.watcher.ReaderWatcher` calls its callbacks on the watcher thread; these callbacks only
 translate and hand the event to ``post``, which the front-end makes thread-safe (a queued Qt signal,

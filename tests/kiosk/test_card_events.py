@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from card.errors import PcscUnavailableError
+from kiosk.card_events import watcher_callbacks
 from kiosk.flow import CardInserted, CardRemoved, Event, PcscDown, ReaderBack, ReaderLost
-from kiosk.watch import watcher_callbacks
 
 
 def test_named_reader() -> None:

@@ -1,14 +1,13 @@
-"""The kiosk application's composition root: settings → programmes → flow → window + controller;
-the card side (trust store, device sealer, outbox, runner, card source) is built by the card
-worker thread.
+"""The Qt kiosk: settings → programmes → flow → window + controller; the card side (trust store,
+device sealer, outbox, runner, card source, sync service) comes from the composition root
+(:func:`kiosk.composition.build_kiosk_card_side`), called on the card worker thread.
 
 Why the split: the idle screen needs only the flow and the programmes, so it is shown before the
 card and sync stacks are even imported (they are most of the start-up time, docs/ui.md). The
-worker then imports them, loads the trust store and the device sealer, opens the outbox (its
-SQLite connection belongs to that thread) and starts the reader watcher; a resident's first touch
-is queued until then. A configuration problem found there (``TrustConfigError``, ``PersonaError``,
-``NotEnrolledError``…) reaches the GUI thread as the exception object
-(:attr:`KioskController.startup_failed`).
+worker then has the root build them (the outbox's SQLite connection belongs to that thread) and
+starts the reader watcher; a resident's first touch is queued until then. A configuration
+problem found there (``TrustConfigError``, ``PersonaError``, ``NotEnrolledError``…) reaches the GUI
+thread as the exception object (:attr:`KioskController.startup_failed`).
 """
 
 from __future__ import annotations
@@ -29,15 +28,11 @@ from ui.pages.choice import ProgramPage
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
-    from card.pcsc import PcscContext
-    from card.watcher import ReaderWatcher
+    from card.virtual.reader import VirtualReader
+    from kiosk.composition import KioskCardSide
     from kiosk.runner import Runner
-    from sync.device import DeviceStore
-    from sync.outbox import EnqueueReceipt, Outbox
     from sync.service import SyncService
-    from sync.uploader import SyncReport
     from ui.staff import StaffView
-    from ui.virtual_reader import VirtualReader
 
 Clock = Callable[[], dt.datetime]
 logger = logging.getLogger(__name__)
@@ -46,38 +41,6 @@ logger = logging.getLogger(__name__)
 def local_now() -> dt.datetime:
     """The kiosk's wall clock with its UTC offset (records carry RFC 3339 with offset)."""
     return dt.datetime.now().astimezone()
-
-
-class WakeAfterEnqueue:
-    """The runner's queue: the outbox, plus a nudge to the sync service once a record is durable.
-
-    Errors of the outbox pass through unchanged (they are the queue port's typed refusals), and the
-    service is woken only after a successful commit, so a wake-up never races a record that is not
-    yet on disk.
-    """
-
-    def __init__(self, outbox: Outbox, wake: Callable[[], None]) -> None:
-        self._outbox = outbox
-        self._wake = wake
-
-    def enqueue(self, plaintext: bytes, *, record_id: str, program_id: str) -> EnqueueReceipt:
-        """Seal and commit (see :meth:`sync.outbox.Outbox.enqueue`), then wake the uploader."""
-        receipt = self._outbox.enqueue(plaintext, record_id=record_id, program_id=program_id)
-        self._wake()
-        return receipt
-
-
-def _log_sync(report: SyncReport) -> None:
-    """Sync passes go to the log as counts and an error class name (never record contents)."""
-    logger.info(
-        "sync: %d batch(es), accepted %d, duplicate %d, rejected %d, left %d%s",
-        report.batches,
-        report.accepted,
-        report.duplicate,
-        report.rejected,
-        report.remaining,
-        f", error {report.error}" if report.error else "",
-    )
 
 
 class KioskApp:
@@ -113,9 +76,8 @@ class KioskApp:
         self.persona = persona
         #: Training mode's reader (set by the card worker once the card stack is loaded).
         self.reader: VirtualReader | None = None
-        self._pcsc: PcscContext | None = None
-        self._watcher: ReaderWatcher | None = None
-        self._outbox: Outbox | None = None
+        #: The card side the composition root built (on the card worker thread).
+        self._side: KioskCardSide | None = None
         self._background_sync = background_sync
         #: The background uploader (started by the card worker once the outbox is open).
         self.sync: SyncService | None = None
@@ -140,81 +102,20 @@ class KioskApp:
     # -- on the card worker thread ------------------------------------------------------------------
 
     def _make_runner(self) -> Runner:
-        from card.session import MyNumberCardSession
-        from card.trust import load_trust_store
-        from kiosk.local_index import RegisteredHereIndex
-        from kiosk.runner import Runner
-        from kiosk.sequence import RecordSequence
-        from sync.device import DeviceStore
-        from sync.outbox import OUTBOX_FILE, Outbox
+        from kiosk.composition import build_kiosk_card_side
 
-        settings = self.settings
-        trust = load_trust_store(settings.path)
-        store = DeviceStore(settings.data_dir)
-        sealer = store.sealer(settings.kiosk_id)  # NotEnrolledError
-        open_session: Callable[[], MyNumberCardSession]
-        if self.persona is not None:
-            from card.virtual.card import VirtualMyNumberCard
-            from card.virtual.persona import load_persona
-            from ui.virtual_reader import VirtualReader
-
-            reader = VirtualReader(VirtualMyNumberCard(load_persona(self.persona)))
-
-            def open_session() -> MyNumberCardSession:
-                return MyNumberCardSession(reader.connect(), trust)
-        else:
-            from card.pcsc import PcscContext
-
-            pcsc = PcscContext()  # thread-safe: shared by the watcher and the card worker
-            self._pcsc = pcsc
-
-            def open_session() -> MyNumberCardSession:
-                return MyNumberCardSession(pcsc.open_card(None), trust)
-
-        self._outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
-        queue: Outbox | WakeAfterEnqueue = self._outbox
-        if self._background_sync:
-            self.sync = self._start_sync(store)
-            queue = WakeAfterEnqueue(self._outbox, self.sync.wake)
-        runner = Runner(
+        side = build_kiosk_card_side(
+            self.settings,
             self.flow,
-            kiosk_id=settings.kiosk_id,
-            open_session=open_session,
-            queue=queue,
-            sequence=RecordSequence(settings.data_dir),
-            index=RegisteredHereIndex(settings.data_dir),
+            persona=self.persona,
+            background_sync=self._background_sync,
+            reader_state=self._reader_state,
         )
-        if self.persona is not None:
-            self.reader = reader
-        else:
-            self._start_watcher()
-        return runner
-
-    def _start_sync(self, store: DeviceStore) -> SyncService:
-        """The uploader threads: they open their own outbox connection (which puts rows an
-        interrupted upload left SENDING back to PENDING) and their own HTTP client, to the server
-        pinned at enrollment."""
-        from sync.client import SyncClient
-        from sync.heartbeat import software_version
-        from sync.outbox import OUTBOX_FILE, Outbox
-        from sync.service import HeartbeatPlan, SyncService
-
-        settings = self.settings
-        pinned = store.load_server()  # NotEnrolledError: a start-up failure
-        path = settings.data_dir / OUTBOX_FILE
-        # the booth's health for the server's device list: counts and states, never personal data
-        heartbeat = HeartbeatPlan(store.load_device_key(), software_version(), self._reader_state)
-        service = SyncService(
-            open_outbox=lambda: Outbox.open(path),
-            make_client=lambda: SyncClient(
-                pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls
-            ),
-            on_report=_log_sync,
-            parallel=settings.server.parallel_uploads,
-            heartbeat=heartbeat,
-        )
-        service.start()
-        return service
+        self._side = side
+        self.sync = side.sync
+        self.reader = side.cards.training_reader
+        side.cards.watch(self.controller.post)
+        return side.runner
 
     def _reader_state(self) -> str:
         """The reader's state for the heartbeat, from the last flow state shown (read on the sync
@@ -226,22 +127,11 @@ class KioskApp:
             return "no_reader"
         return "card_present" if state.card_present else "ready"
 
-    def _start_watcher(self) -> None:
-        from card.watcher import ReaderWatcher
-        from kiosk.watch import watcher_callbacks
-
-        assert self._pcsc is not None
-        self._watcher = ReaderWatcher(self._pcsc, watcher_callbacks(self.controller.post))
-        self._watcher.start()
-
     def _close(self) -> None:
-        if self.sync is not None:
-            if not self.sync.stop(timeout=10.0):
-                logger.warning("the sync service did not stop within 10 s")
+        side = self._side
+        if side is not None:
+            side.close()
             self.sync = None
-        if self._outbox is not None:
-            self._outbox.close()
-            self._outbox = None
 
     # -- on the GUI thread ----------------------------------------------------------------------------
 
@@ -283,16 +173,14 @@ class KioskApp:
     def _queue_status(self) -> str:
         """The outbox's counts for the staff view (a read-only look on the GUI thread: the worker
         owns the writing connection; nothing is decrypted)."""
-        from sync.outbox import OUTBOX_FILE, Outbox
+        from kiosk.composition import outbox_status
 
-        path = self.settings.data_dir / OUTBOX_FILE
-        if not path.exists():
-            return "no records yet"
         try:
-            with Outbox.open(path, recover=False) as outbox:
-                status = outbox.status()
+            status = outbox_status(self.settings)
         except Exception as exc:  # the staff view shows the failure, the kiosk goes on
             return f"unavailable ({type(exc).__name__})"
+        if status is None:
+            return "no records yet"
         counts = " · ".join(f"{name.upper()} {n}" for name, n in sorted(status.counts.items()))
         sync = "sync running" if self.sync is not None else "sync off"
         return f"{counts} · oldest waiting {int(status.oldest_age_s or 0)} s · {sync}"
@@ -310,8 +198,9 @@ class KioskApp:
 
     def stop(self) -> None:
         """Stop the watcher, close the runner and outbox on their thread, release PC/SC."""
-        if self._watcher is not None:
-            self._watcher.stop()
+        side = self._side
+        if side is not None:
+            side.cards.stop_watching()
         self.controller.stop()
-        if self._pcsc is not None:
-            self._pcsc.close()
+        if side is not None:
+            side.release()

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from card.errors import (
@@ -203,14 +204,13 @@ def _chain_word(status: Any) -> str:
 
 def _read(args: argparse.Namespace) -> int:
     _maybe_trace()
-    from card.config_path import resolve_config_path
     from card.pcsc import PcscContext
     from card.pin import wipe
     from card.session import MyNumberCardSession
     from card.trust import load_trust_store
 
     try:
-        trust = load_trust_store(resolve_config_path(args.config))
+        trust = load_trust_store(Path(args.config) if args.config else args.default_profile())
     except TrustConfigError as exc:
         sys.stderr.write(f"madoguchi card read: {exc}\n")
         return EXIT_USAGE
@@ -288,7 +288,11 @@ def register(subparsers: Any) -> None:
 
     read = sub.add_parser("read", help="verify the PIN and read the basic four")
     read.add_argument("--reader", metavar="NAME", help="PC/SC reader name (default: first with a card)")
-    read.add_argument("--config", metavar="FILE", help="kiosk TOML with the [trust] section")
+    # Without --config, the kiosk's profile: where it is is the kiosk's rule (kiosk.settings), so
+    # the entry (kiosk/cli.py) hands it in as ``default_profile``; the card layer imports no kiosk.
+    read.add_argument(
+        "--config", metavar="FILE", help="TOML with the [trust] section (default: the kiosk's profile)"
+    )
     read.add_argument("--pin-stdin", action="store_true", required=True, help="read the PIN from stdin")
     read.add_argument(
         "--card-info-pin-stdin", action="store_true", help="a second stdin line is the card-info PIN"

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 #: Modules that contribute sub-commands (all of them exist: a missing one is an error, not a gap).
 COMMAND_MODULES: tuple[str, ...] = (
@@ -34,7 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # A sub-command below the kiosk (``card read``) that needs the profile asks for it through this.
+    parser.set_defaults(default_profile=_default_profile)
     return parser
+
+
+def _default_profile() -> Path:
+    """The kiosk's profile when ``--config`` is absent (imported on use: ``--help`` stays fast)."""
+    from kiosk.settings import default_config_path
+
+    return default_config_path()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,8 @@ disagree about relative paths. Relative paths are relative to the file that name
 
 from __future__ import annotations
 
+import logging
+import os
 import ssl
 import tomllib
 from collections.abc import Mapping
@@ -15,8 +17,9 @@ from enum import Enum, unique
 from pathlib import Path
 from typing import Any, TypeVar
 
-from card.config_path import resolve_config_path
 from kiosk.errors import SettingsError
+
+logger = logging.getLogger(__name__)
 
 #: WCAG 2.2.1: at least 20 seconds to answer a timeout warning.
 MIN_WARNING_S = 20
@@ -98,9 +101,46 @@ class KioskSettings:
 SUPPORTED_LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "vi", "ko", "tl", "ne", "pt", "id")
 
 
+#: Where the profile is when the command line does not say. The profile is the kiosk's, so its
+#: location is decided here; ``madoguchi card read`` (whose card layer may not import the kiosk)
+#: gets it from the entry, ``kiosk/cli.py``.
+ENV_VAR = "MADOGUCHI_CONFIG"
+SYSTEM_CONFIG = Path("/etc/madoguchi/kiosk.toml")
+#: The repository's demo profile (trusts the test hierarchy only): the last resort for development.
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kiosk.demo.toml"
+
+
+def resolve_config_path(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    system_config: Path = SYSTEM_CONFIG,
+) -> Path:
+    """``explicit`` if given, else ``$MADOGUCHI_CONFIG``, else ``/etc/madoguchi/kiosk.toml`` if it
+    exists, else the repository's ``config/kiosk.demo.toml``.
+
+    The last resort trusts only the project's TEST hierarchy, so falling back to it is announced
+    with a warning: a misdeployed kiosk must not accept test cards silently (docs/security.md)."""
+    if explicit is not None:
+        return Path(explicit)
+    env = os.environ if environ is None else environ
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR])
+    if system_config.is_file():
+        return system_config
+    logger.warning(
+        "no kiosk configuration (--config, $%s or %s): using the demo profile %s, "
+        "which trusts only the TEST J-LIS hierarchy",
+        ENV_VAR,
+        system_config,
+        DEMO_CONFIG,
+    )
+    return DEMO_CONFIG
+
+
 def default_config_path() -> Path:
     """Resolve the profile when ``--config`` is absent: ``$MADOGUCHI_CONFIG``, else the system
-    file if it exists, else the demo profile of the source tree (shared with ``card.config_path``)."""
+    file if it exists, else the demo profile of the source tree (:func:`resolve_config_path`)."""
     return resolve_config_path(None)
 
 

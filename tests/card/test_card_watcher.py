@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from card.config_path import DEMO_CONFIG, resolve_config_path
 from card.errors import PcscUnavailableError
 from card.readers import is_contactless, order_readers
 from card.watcher import ReaderWatcher, WatcherCallbacks
@@ -118,15 +116,3 @@ def test_contactless_readers_are_preferred() -> None:
     assert order_readers(readers)[:2] == ["SONY FeliCa RC-S300/P 01 00", "ACS ACR1252 PICC 02 00"]
     assert is_contactless("Virtual PCD 00 00")
     assert not is_contactless("Gemalto USB SmartCard Reader 00 00")
-
-
-def test_config_resolution(tmp_path: Path) -> None:
-    system = tmp_path / "kiosk.toml"
-    assert resolve_config_path("x.toml") == Path("x.toml")
-    assert resolve_config_path(environ={"MADOGUCHI_CONFIG": "/a.toml"}, system_config=system) == Path(
-        "/a.toml"
-    )
-    assert resolve_config_path(environ={}, system_config=system) == DEMO_CONFIG
-    system.write_text("")
-    assert resolve_config_path(environ={}, system_config=system) == system
-    assert DEMO_CONFIG.is_file()

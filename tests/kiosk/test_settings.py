@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from card.config_path import DEMO_CONFIG
 from kiosk.errors import SettingsError
 from kiosk.settings import (
     DEFAULT_PARALLEL_UPLOADS,
     DEFAULT_TIMEOUTS,
+    DEMO_CONFIG,
     KioskMode,
     default_config_path,
     load_settings,
+    resolve_config_path,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,6 +142,18 @@ def test_default_resolution_prefers_the_environment(tmp_path: Path, monkeypatch:
     assert default_config_path() == (expected if expected.exists() else DEMO_CONFIG)
 
 
+def test_config_resolution(tmp_path: Path) -> None:
+    system = tmp_path / "kiosk.toml"
+    assert resolve_config_path("x.toml") == Path("x.toml")
+    assert resolve_config_path(environ={"MADOGUCHI_CONFIG": "/a.toml"}, system_config=system) == Path(
+        "/a.toml"
+    )
+    assert resolve_config_path(environ={}, system_config=system) == DEMO_CONFIG
+    system.write_text("")
+    assert resolve_config_path(environ={}, system_config=system) == system
+    assert DEMO_CONFIG.is_file()
+
+
 def test_other_layers_sections_are_left_to_them(tmp_path: Path) -> None:
     text = GOOD.format(mode="staff", extra="") + "\n[ui]\nfont_scale = 1.5\n"
     assert load_settings(_write(tmp_path, text)).kiosk_id == "k-1"
@@ -155,3 +168,14 @@ def test_example_trust_section_is_loadable_by_the_card_layer() -> None:
     store = load_trust_store(ROOT / "config" / "kiosk.example.toml")
     assert store.jpki_auth_roots == ()
     assert len(store.cvc_ca_keys) == 1
+
+
+def test_the_entry_hands_card_read_the_kiosk_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``madoguchi card read`` without ``--config`` reads the kiosk's profile, resolved by the kiosk's
+    rule: the card layer imports no kiosk, so the entry hands the resolver in."""
+    from kiosk.cli import build_parser
+
+    monkeypatch.setenv("MADOGUCHI_CONFIG", str(tmp_path / "k.toml"))
+    args = build_parser().parse_args(["card", "read", "--pin-stdin"])
+    assert args.config is None
+    assert args.default_profile() == tmp_path / "k.toml"

@@ -1,8 +1,8 @@
 """What the kiosk says on each screen, and the offline engines that pre-render it (issue 13 §2).
 
 Engine decision (docs/ui.md, "Voice"): **pre-rendered prompts**, generated at install time by
-``scripts/build-prompts.sh`` (this module's :func:`build`) into a cache directory, played with
-QtMultimedia's ``QSoundEffect``. Why:
+``scripts/setup.sh`` (``python -m ui.voice_prompts``, this module's :func:`build`) into a cache
+directory, played with QtMultimedia's ``QSoundEffect``. Why:
 
 * Every prompt is a fixed catalogue text (no resident data, no PIN digit can be spoken: there is
   no prompt with a slot for them), so nothing needs synthesising at run time, and the kiosk loads

@@ -83,7 +83,7 @@ class VoiceGuide(QObject):
             try:
                 self._index = json.loads((self.directory / INDEX).read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise PromptMissingError(f"{self.directory / INDEX}: run scripts/setup.sh (python -m ui.voice_prompts)") from None
+                raise PromptMissingError(f"{self.directory / INDEX}: run scripts/setup.sh") from None
         return self._index
 
     def path(self, prompt_id: str, language: str) -> Path:

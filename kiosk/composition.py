@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from card.watcher import ReaderWatcher
     from kiosk.flow.events import Event
     from kiosk.flow.machine import Flow
+    from kiosk.ports import RegistrationQueue
     from kiosk.runner import Runner
     from kiosk.settings import KioskSettings
     from sync.client import SyncClient
@@ -46,6 +47,7 @@ __all__: Final = [
     "KioskCardSide",
     "WakeAfterEnqueue",
     "build_kiosk_card_side",
+    "build_runner",
     "device_store",
     "load_trust",
     "open_outbox",
@@ -256,6 +258,26 @@ def upload_once(settings: KioskSettings) -> SyncReport:
         return Uploader(outbox, client).run_once(ignore_schedule=True)
 
 
+# -- the runner ------------------------------------------------------------------------------------
+
+
+def build_runner(settings: KioskSettings, flow: Flow, cards: CardStack, queue: RegistrationQueue) -> Runner:
+    """The flow's driver over ``cards`` and ``queue``, with the kiosk's record sequence and its
+    "registered here" index (both in the data directory)."""
+    from kiosk.local_index import RegisteredHereIndex
+    from kiosk.runner import Runner
+    from kiosk.sequence import RecordSequence
+
+    return Runner(
+        flow,
+        kiosk_id=settings.kiosk_id,
+        open_session=cards.open_session,
+        queue=queue,
+        sequence=RecordSequence(settings.data_dir),
+        index=RegisteredHereIndex(settings.data_dir),
+    )
+
+
 # -- the Qt kiosk's card side ----------------------------------------------------------------------
 
 
@@ -308,10 +330,6 @@ def build_kiosk_card_side(
     training reader), the runner, and (``background_sync``) the started sync service with its
     heartbeat. Raises the start-up failures as they are (``TrustConfigError``, ``PersonaError``,
     ``NotEnrolledError``, ``OutboxError``…); nothing is left open when it raises."""
-    from kiosk.local_index import RegisteredHereIndex
-    from kiosk.ports import RegistrationQueue
-    from kiosk.runner import Runner
-    from kiosk.sequence import RecordSequence
 
     trust = load_trust(settings.path)
     outbox = open_sealing_outbox(settings)  # NotEnrolledError before any reader is opened
@@ -331,12 +349,4 @@ def build_kiosk_card_side(
         outbox.close()
         cards.close()
         raise
-    runner = Runner(
-        flow,
-        kiosk_id=settings.kiosk_id,
-        open_session=cards.open_session,
-        queue=queue,
-        sequence=RecordSequence(settings.data_dir),
-        index=RegisteredHereIndex(settings.data_dir),
-    )
-    return KioskCardSide(runner, cards, outbox, service)
+    return KioskCardSide(build_runner(settings, flow, cards, queue), cards, outbox, service)

@@ -26,9 +26,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from kiosk.i18n import Message
+
+if TYPE_CHECKING:
+    from card.trust import TrustStore
+    from kiosk.flow.machine import Flow
+    from kiosk.flow.state import FlowState
+    from kiosk.rules.programs import Program
+    from kiosk.runner import Runner
+    from kiosk.settings import KioskSettings
 
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 2
@@ -95,49 +106,65 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
-def _handle(args: argparse.Namespace) -> int:
-    from pathlib import Path
+@dataclass(frozen=True)
+class _Plan:
+    """One run's checked inputs: the profile, its programmes, the chosen programme and services."""
 
-    from card.cli import classify, read_secret_line
-    from card.errors import CardError, TrustConfigError
-    from card.pcsc import PcscContext
+    settings: KioskSettings
+    programs: Mapping[str, Program]
+    program: Program
+    services: tuple[str, ...]
+    trust: TrustStore
+
+    @property
+    def lang(self) -> str:
+        return self.settings.language
+
+
+def _handle(args: argparse.Namespace) -> int:
+    """Check the inputs, take the outbox and the card stack from the composition root, read the
+    PIN lines, run one registration, and release everything (PINs wiped) whatever happened."""
+    from card.cli import read_secret_line
     from card.pin import wipe
-    from card.session import MyNumberCardSession
-    from card.trust import load_trust_store
-    from kiosk.errors import ConfigError
-    from kiosk.flow.events import (
-        CardInfoPinSubmitted,
-        ConsentAccepted,
-        IdentityConfirmed,
-        IdentityRejected,
-        LanguageChosen,
-        LastTryConfirmed,
-        PinSubmitted,
-        ProgramChosen,
-        Register,
-        ServicesChosen,
-        Start,
-    )
-    from kiosk.flow.machine import Flow, FlowSettings
-    from kiosk.flow.state import ErrorKind, Phase
-    from kiosk.local_index import RegisteredHereIndex
-    from kiosk.rules.programs import load_programs
-    from kiosk.runner import Runner
-    from kiosk.sequence import RecordSequence
-    from kiosk.settings import load_settings
-    from sync.device import DeviceStore
+    from kiosk import composition
     from sync.errors import NotEnrolledError, SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
+
+    plan = _plan(args)
+    if isinstance(plan, int):
+        return plan
+    try:
+        outbox = composition.open_sealing_outbox(plan.settings)
+    except SyncError as exc:
+        code = "not_enrolled" if isinstance(exc, NotEnrolledError) else "queue_failed"
+        return _error(args, code, str(exc))
+    pin = read_secret_line(sys.stdin.buffer)
+    card_info_pin = read_secret_line(sys.stdin.buffer) if args.card_info_pin_stdin else None
+    cards = composition.CardStack.on_pcsc(plan.trust, args.reader)
+    runner = composition.build_runner(plan.settings, _flow(plan), cards, outbox)
+    try:
+        return _register(args, plan, runner, pin, card_info_pin)
+    finally:
+        wipe(pin, card_info_pin)
+        runner.close()
+        outbox.close()
+        cards.close()
+
+
+def _plan(args: argparse.Namespace) -> _Plan | int:
+    """The profile, programmes and trust store, and the programme and services asked for; an exit
+    code (``config`` / ``usage``) when one of them is wrong. Nothing is opened yet."""
+    from card.errors import TrustConfigError
+    from kiosk import composition
+    from kiosk.errors import ConfigError
+    from kiosk.rules.programs import load_programs
+    from kiosk.settings import load_settings
 
     try:
         settings = load_settings(Path(args.config) if args.config else None)
         programs = load_programs(settings.programs_dir)
-        trust = load_trust_store(settings.path)
-    except ConfigError as exc:
+        trust = composition.load_trust(settings.path)
+    except (ConfigError, TrustConfigError) as exc:
         return _error(args, "config", str(exc))
-    except TrustConfigError as exc:
-        return _error(args, "config", str(exc))
-    lang = settings.language
     program = programs.get(args.program)
     if program is None:
         return _error(
@@ -150,124 +177,163 @@ def _handle(args: argparse.Namespace) -> int:
     if not program.required_services <= set(services):
         needed = ", ".join(sorted(program.required_services))
         return _error(args, "usage", f"programme {program.id} requires the services: {needed}")
+    return _Plan(settings, programs, program, services, trust)
 
-    try:
-        sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)
-        outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
-    except SyncError as exc:
-        code = "not_enrolled" if isinstance(exc, NotEnrolledError) else "queue_failed"
-        return _error(args, code, str(exc))
 
-    pin = read_secret_line(sys.stdin.buffer)
-    card_info_pin = read_secret_line(sys.stdin.buffer) if args.card_info_pin_stdin else None
-    flow = Flow(
+def _flow(plan: _Plan) -> Flow:
+    from kiosk.flow.machine import Flow, FlowSettings
+
+    settings = plan.settings
+    return Flow(
         FlowSettings(
-            mode=settings.mode, language=settings.language, program_id=program.id, timeouts=settings.timeouts
+            mode=settings.mode,
+            language=settings.language,
+            program_id=plan.program.id,
+            timeouts=settings.timeouts,
         ),
-        programs,
+        plan.programs,
         clock=_kiosk_clock,
     )
-    context = PcscContext()
 
-    def open_session() -> MyNumberCardSession:
-        return MyNumberCardSession(context.open_card(args.reader), trust)
 
-    runner = Runner(
-        flow,
-        kiosk_id=settings.kiosk_id,
-        open_session=open_session,
-        queue=outbox,
-        sequence=RecordSequence(settings.data_dir),
-        index=RegisteredHereIndex(settings.data_dir),
-    )
-    try:
-        for event in (
-            Start(),
-            LanguageChosen(settings.language),
-            ProgramChosen(program.id),
-            ServicesChosen(services),
-        ):
-            runner.dispatch(event)
-        if not args.yes:
-            for service in services:
-                terms = program.terms_for(service)
-                _say(_TERMS_HEADING.format(lang, service=terms.name, version=terms.terms_version))
-                _say(terms.terms.get(lang))
-        for service in services:
-            runner.dispatch(ConsentAccepted(service))
-        state = runner.dispatch(_card_inserted())
-        if state.phase is Phase.LAST_TRY_CONFIRM:
-            if not args.allow_last_try:
-                return _error(args, "last_try_refused", "the PIN has 1 try left: pass --allow-last-try", 1)
-            state = runner.dispatch(LastTryConfirmed())
-        if state.phase is Phase.PIN_ENTRY:
-            state = runner.dispatch(PinSubmitted(pin, same_pin=card_info_pin is None))
-        if state.phase is Phase.CARD_INFO_LAST_TRY_CONFIRM and state.held_pin is not None:
-            if not args.allow_last_try:
-                return _error(
-                    args, "last_try_refused", "the card-info PIN has 1 try left: pass --allow-last-try", 1
-                )
-            state = runner.dispatch(LastTryConfirmed())
-        if state.phase is Phase.CARD_INFO_PIN_ENTRY and state.held_pin is not None and card_info_pin:
-            state = runner.dispatch(CardInfoPinSubmitted(card_info_pin))
-        wipe(pin, card_info_pin)
-        if state.phase in (
-            Phase.PIN_ENTRY,
-            Phase.LAST_TRY_CONFIRM,
-            Phase.CARD_INFO_PIN_ENTRY,
-            Phase.CARD_INFO_LAST_TRY_CONFIRM,
-        ):
-            # One attempt per run: a refused PIN is reported with its own counter, never retried.
-            error = runner.last_card_error
-            if isinstance(error, CardError):
-                failure = classify(error)
-                return _error(args, failure.code, failure.message, failure.tries_left)
-            return _error(args, "pin_incorrect", "the PIN is incorrect", state.tries_left)
-        if state.phase is Phase.CONFIRM and state.resident is not None:
-            if not args.yes:
-                r = state.resident
-                _say(_NAME.format(lang, value=r.name) + "\n" + _ADDRESS.format(lang, value=r.address))
-                _say(_BIRTH_DATE.format(lang, value=r.birth_date.isoformat()))
-                _say(_SEX.format(lang, value=r.sex))
-                _say(_CONFIRM.format(lang, yes="yes"))
-                answer = read_secret_line(sys.stdin.buffer)
-                agreed = bytes(answer).strip().lower() in _YES
-                wipe(answer)
-                if not agreed:
-                    runner.dispatch(IdentityRejected())
-                    return _error(args, "declined", "the resident did not confirm; nothing was written")
-            state = runner.dispatch(IdentityConfirmed())
-        if state.phase is Phase.ELIGIBILITY:
-            state = runner.dispatch(Register())
-        if state.phase is Phase.RECEIPT:
-            return _result(args, state, program.id, services, lang)
-        if state.phase is Phase.NOT_ELIGIBLE:
-            _result(args, state, program.id, services, lang)
-            return EXIT_NOT_ELIGIBLE
-        kind = state.error
-        if kind in (ErrorKind.CERTIFICATE_EXPIRED, ErrorKind.VERIFICATION_FAILED):
-            assert kind is not None
-            message = (
-                "the card's authentication certificate has expired"
-                if kind is ErrorKind.CERTIFICATE_EXPIRED
-                else "the card did not pass local verification (chain, signature, integrity or genuineness)"
+def _register(
+    args: argparse.Namespace, plan: _Plan, runner: Runner, pin: bytearray, card_info_pin: bytearray | None
+) -> int:
+    """The flow from the start to its last screen: choices and terms, PINs, confirmation, result."""
+    from card.pin import wipe
+    from kiosk.flow.events import IdentityConfirmed, Register
+    from kiosk.flow.state import Phase
+
+    _choose(args, plan, runner)
+    state = _verify(args, runner, pin, card_info_pin)
+    wipe(pin, card_info_pin)
+    if isinstance(state, int):
+        return state
+    if state.phase in (
+        Phase.PIN_ENTRY,
+        Phase.LAST_TRY_CONFIRM,
+        Phase.CARD_INFO_PIN_ENTRY,
+        Phase.CARD_INFO_LAST_TRY_CONFIRM,
+    ):
+        return _pin_refused(args, runner, state)
+    if state.phase is Phase.CONFIRM and state.resident is not None:
+        if not args.yes and not _confirmed(plan, state):
+            from kiosk.flow.events import IdentityRejected
+
+            runner.dispatch(IdentityRejected())
+            return _error(args, "declined", "the resident did not confirm; nothing was written")
+        state = runner.dispatch(IdentityConfirmed())
+    if state.phase is Phase.ELIGIBILITY:
+        state = runner.dispatch(Register())
+    return _outcome(args, plan, runner, state)
+
+
+def _choose(args: argparse.Namespace, plan: _Plan, runner: Runner) -> None:
+    """Start, language, programme, services; the terms shown (unless ``--yes``) and accepted."""
+    from kiosk.flow.events import ConsentAccepted, LanguageChosen, ProgramChosen, ServicesChosen, Start
+
+    for event in (
+        Start(),
+        LanguageChosen(plan.lang),
+        ProgramChosen(plan.program.id),
+        ServicesChosen(plan.services),
+    ):
+        runner.dispatch(event)
+    if not args.yes:
+        for service in plan.services:
+            terms = plan.program.terms_for(service)
+            _say(_TERMS_HEADING.format(plan.lang, service=terms.name, version=terms.terms_version))
+            _say(terms.terms.get(plan.lang))
+    for service in plan.services:
+        runner.dispatch(ConsentAccepted(service))
+
+
+def _verify(
+    args: argparse.Namespace, runner: Runner, pin: bytearray, card_info_pin: bytearray | None
+) -> FlowState | int:
+    """The card on the reader, then the PIN(s): one attempt each, the last try only with
+    ``--allow-last-try`` (else its exit code)."""
+    from kiosk.flow.events import CardInfoPinSubmitted, LastTryConfirmed, PinSubmitted
+    from kiosk.flow.state import Phase
+
+    state = runner.dispatch(_card_inserted())
+    if state.phase is Phase.LAST_TRY_CONFIRM:
+        if not args.allow_last_try:
+            return _error(args, "last_try_refused", "the PIN has 1 try left: pass --allow-last-try", 1)
+        state = runner.dispatch(LastTryConfirmed())
+    if state.phase is Phase.PIN_ENTRY:
+        state = runner.dispatch(PinSubmitted(pin, same_pin=card_info_pin is None))
+    if state.phase is Phase.CARD_INFO_LAST_TRY_CONFIRM and state.held_pin is not None:
+        if not args.allow_last_try:
+            return _error(
+                args, "last_try_refused", "the card-info PIN has 1 try left: pass --allow-last-try", 1
             )
-            return _error(args, kind.value, message)
-        if kind is ErrorKind.SAVE_FAILED:
-            return _error(args, "queue_failed", f"the outbox refused the record ({runner.last_save_failure})")
-        error = runner.last_card_error
-        if isinstance(error, CardError):
-            failure = classify(error)
-            return _error(args, failure.code, failure.message, failure.tries_left)
-        if kind is ErrorKind.PIN_BLOCKED:
-            # Seen by the flow in the prefetched counters: no card error was raised, no try was used.
-            return _error(args, "pin_blocked", "a PIN of this card is blocked; nothing was tried", 0)
-        return _error(args, "card_removed", "the card was removed")
-    finally:
-        wipe(pin, card_info_pin)
-        runner.close()
-        outbox.close()
-        context.close()
+        state = runner.dispatch(LastTryConfirmed())
+    if state.phase is Phase.CARD_INFO_PIN_ENTRY and state.held_pin is not None and card_info_pin:
+        state = runner.dispatch(CardInfoPinSubmitted(card_info_pin))
+    return state
+
+
+def _pin_refused(args: argparse.Namespace, runner: Runner, state: FlowState) -> int:
+    """One attempt per run: a refused PIN is reported with its own counter, never retried."""
+    from card.cli import classify
+    from card.errors import CardError
+
+    error = runner.last_card_error
+    if isinstance(error, CardError):
+        failure = classify(error)
+        return _error(args, failure.code, failure.message, failure.tries_left)
+    return _error(args, "pin_incorrect", "the PIN is incorrect", state.tries_left)
+
+
+def _confirmed(plan: _Plan, state: FlowState) -> bool:
+    """The basic four on standard error, and the resident's ``yes`` on standard input."""
+    from card.cli import read_secret_line
+    from card.pin import wipe
+
+    r = state.resident
+    assert r is not None
+    lang = plan.lang
+    _say(_NAME.format(lang, value=r.name) + "\n" + _ADDRESS.format(lang, value=r.address))
+    _say(_BIRTH_DATE.format(lang, value=r.birth_date.isoformat()))
+    _say(_SEX.format(lang, value=r.sex))
+    _say(_CONFIRM.format(lang, yes="yes"))
+    answer = read_secret_line(sys.stdin.buffer)
+    agreed = bytes(answer).strip().lower() in _YES
+    wipe(answer)
+    return agreed
+
+
+def _outcome(args: argparse.Namespace, plan: _Plan, runner: Runner, state: FlowState) -> int:
+    """The last screen as a result object (receipt, not eligible) or an error and its exit code."""
+    from card.cli import classify
+    from card.errors import CardError
+    from kiosk.flow.state import ErrorKind, Phase
+
+    if state.phase is Phase.RECEIPT:
+        return _result(args, state, plan.program.id, plan.services, plan.lang)
+    if state.phase is Phase.NOT_ELIGIBLE:
+        _result(args, state, plan.program.id, plan.services, plan.lang)
+        return EXIT_NOT_ELIGIBLE
+    kind = state.error
+    if kind in (ErrorKind.CERTIFICATE_EXPIRED, ErrorKind.VERIFICATION_FAILED):
+        assert kind is not None
+        message = (
+            "the card's authentication certificate has expired"
+            if kind is ErrorKind.CERTIFICATE_EXPIRED
+            else "the card did not pass local verification (chain, signature, integrity or genuineness)"
+        )
+        return _error(args, kind.value, message)
+    if kind is ErrorKind.SAVE_FAILED:
+        return _error(args, "queue_failed", f"the outbox refused the record ({runner.last_save_failure})")
+    error = runner.last_card_error
+    if isinstance(error, CardError):
+        failure = classify(error)
+        return _error(args, failure.code, failure.message, failure.tries_left)
+    if kind is ErrorKind.PIN_BLOCKED:
+        # Seen by the flow in the prefetched counters: no card error was raised, no try was used.
+        return _error(args, "pin_blocked", "a PIN of this card is blocked; nothing was tried", 0)
+    return _error(args, "card_removed", "the card was removed")
 
 
 def _card_inserted() -> Any:

@@ -40,6 +40,7 @@ __all__ = [
     "EnrollResponse",
     "Envelope",
     "EnvelopeFormatError",
+    "GrantStatus",
     "MessageFormatError",
     "RecordResult",
     "RecordStatus",
@@ -153,6 +154,19 @@ class RejectReason(StrEnum):
     CLOCK_AHEAD = "clock_ahead"
     #: another stored record already has this registration code: the kiosk shows a new receipt
     CODE_COLLISION = "code_collision"
+
+
+@unique
+class GrantStatus(StrEnum):
+    """``grant`` of ``GET /v1/registrations/{code}``: the award as a resident may see it (the server
+    maps its decisions onto these in ``sync.server.outcomes.grant_status``)."""
+
+    GRANTED = "granted"
+    LOTTERY_PENDING = "lottery_pending"
+    LOTTERY_WON = "lottery_won"
+    LOTTERY_LOST = "lottery_lost"
+    UNDER_REVIEW = "under_review"
+    NOT_GRANTED = "not_granted"
 
 
 #: The one canonical JSON encoding (``kiosk.rules.wire_rules``), re-exported for the wire's callers.

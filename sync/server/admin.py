@@ -23,7 +23,9 @@ from sync.server.decide import (
     load_award_state,
 )
 from sync.server.errors import ServerError
+from sync.server.outcomes import AwardAction, Decision, GrantVia, ReviewResolution
 from sync.server.persons import PersonKeyer
+from sync.wire import RecordStatus
 
 
 class AdminError(ServerError):
@@ -39,7 +41,8 @@ def statistics(db: Database) -> dict[str, object]:
         reasons = {
             str(k): int(v)
             for k, v in tx.execute(
-                "SELECT reason, COUNT(*) FROM records WHERE outcome = 'rejected' GROUP BY reason"
+                "SELECT reason, COUNT(*) FROM records WHERE outcome = ? GROUP BY reason",
+                (RecordStatus.REJECTED.value,),
             )
         }
         decisions: dict[str, dict[str, int]] = {}
@@ -113,7 +116,7 @@ def resolve_review(
     *,
     same_person: bool,
     actor: str,
-) -> str:
+) -> Decision:
     """Decide a review item and apply the programme's award to the registration; return the decision.
 
     ``same_person``: the provisional person is merged into the matched one (their keys and
@@ -146,30 +149,30 @@ def resolve_review(
             bytes(r[0]) for r in tx.execute("SELECT key_hash FROM person_keys WHERE person_id = ?", (person,))
         ]
         state = load_award_state(tx, [program], [person], keys, file_exclusions)
-        decision, action = award_decision(program, person, keys, state)
+        decision = award_decision(program, person, keys, state)
         reg = tx.one("SELECT code, municipality FROM registrations WHERE record_id = ?", (record_id,))
         code, municipality = (str(reg[0]), str(reg[1])) if reg else ("", "")
-        if action == "grant":
+        if decision.action is AwardAction.GRANT:
             insert_rows(
                 tx,
                 "grants",
                 GRANT_COLUMNS,
-                [grant_row(program, person, record_id, code, municipality, now, "review")],
+                [grant_row(program, person, record_id, code, municipality, now, GrantVia.REVIEW)],
             )
             bump_counters(tx, db.dialect, {program.id: (1, program.award.points)})
-        elif action == "enter":
+        elif decision.action is AwardAction.ENTER:
             insert_rows(
                 tx,
                 "lottery_entries",
                 ("program_id", "person_id", "record_id", "code", "entered_at"),
                 [(program.id, person, record_id, code, now)],
             )
-        tx.execute("UPDATE registrations SET decision = ? WHERE record_id = ?", (decision, record_id))
-        tx.execute("UPDATE records SET decision = ? WHERE record_id = ?", (decision, record_id))
-        resolution = "same_person" if same_person else "different_person"
+        tx.execute("UPDATE registrations SET decision = ? WHERE record_id = ?", (decision.value, record_id))
+        tx.execute("UPDATE records SET decision = ? WHERE record_id = ?", (decision.value, record_id))
+        resolution = ReviewResolution.SAME_PERSON if same_person else ReviewResolution.DIFFERENT_PERSON
         tx.execute(
             "UPDATE review_queue SET resolved_at = ?, resolution = ? WHERE review_id = ?",
-            (now, resolution, review_id),
+            (now, resolution.value, review_id),
         )
         append(
             tx,
@@ -181,8 +184,8 @@ def resolve_review(
                     {
                         "review_id": review_id,
                         "record_id": record_id,
-                        "resolution": resolution,
-                        "decision": decision,
+                        "resolution": resolution.value,
+                        "decision": decision.value,
                     },
                 )
             ],

@@ -53,6 +53,7 @@ from sync.server.errors import (
 from sync.server.guard import DEVICE_ID_STATE, DEVICE_KEY_STATE, GuardLimits, RequestGuard
 from sync.server.ingest import Ingestor
 from sync.server.lottery import LotteryError, run_draw
+from sync.server.outcomes import grant_status
 from sync.wire import (
     DEVICE_HEADER,
     MAX_BATCH_BYTES,
@@ -60,7 +61,9 @@ from sync.wire import (
     SUITE_ID,
     EnrollRequest,
     EnrollResponse,
+    GrantStatus,
     MessageFormatError,
+    RecordStatus,
     parse_batch_request,
     strict_json_loads,
 )
@@ -122,7 +125,7 @@ class RecordResultBody(BaseModel):
     """One per-record result."""
 
     record_id: str
-    status: str = Field(description="accepted | duplicate | rejected")
+    status: str = Field(description=" | ".join(RecordStatus))
     reason: str | None
 
 
@@ -137,9 +140,7 @@ class StatusReply(BaseModel):
 
     code: str
     status: str = Field(description="received | accepted | rejected")
-    grant: str | None = Field(
-        description="granted | lottery_pending | lottery_won | lottery_lost | under_review | not_granted"
-    )
+    grant: str | None = Field(description=" | ".join(GrantStatus))
 
 
 class HeartbeatReply(BaseModel):
@@ -182,31 +183,39 @@ class DrawRequest(BaseModel):
     seed: str = Field(min_length=1, max_length=256)
 
 
-_BATCH_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["records"],
-                    "properties": {
-                        "records": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": MAX_BATCH_RECORDS,
-                            "items": {
-                                "description": "a sealed envelope (docs/wire-format.md); any item "
-                                "that is not a valid one gets its own rejected result (bad_header), "
-                                "the rest of the batch is still processed",
-                            },
-                        }
-                    },
-                }
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body itself (raw bytes, strict parser)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_BATCH_SCHEMA = _json_body(
+    {
+        "type": "object",
+        "required": ["records"],
+        "properties": {
+            "records": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH_RECORDS,
+                "items": {
+                    "description": "a sealed envelope (docs/wire-format.md); any item "
+                    "that is not a valid one gets its own rejected result (bad_header), "
+                    "the rest of the batch is still processed",
+                },
             }
         },
     }
-}
+)
+_HEARTBEAT_SCHEMA = _json_body(
+    {
+        "type": "object",
+        "required": ["heartbeat", "sig"],
+        "properties": {
+            "heartbeat": {"type": "object", "description": "see sync/heartbeat.py"},
+            "sig": {"type": "string", "description": "base64 Ed25519 signature"},
+        },
+    }
+)
 
 _ADMIN_SCHEME = HTTPBearer(auto_error=False, scheme_name="adminToken", description="the admin token")
 _DEVICE_SCHEME = APIKeyHeader(
@@ -284,7 +293,36 @@ class _Gate:
 
 
 def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAPI:
-    """Build the API for one :class:`ServerContext`."""
+    """Build the API for one :class:`ServerContext`, one named builder per part.
+
+    The order is the order a request meets the parts (issue 14): the guard's size, header and
+    authentication limits before any route, then the routes (the kiosk's, the admin's, the
+    shelters'), then the OpenAPI schema that describes what they really answer.
+    """
+    app = _new_app(ctx, close_on_shutdown=close_on_shutdown)
+    ingestor = Ingestor(ctx)
+    app.state.ctx = ctx
+    app.state.ingestor = ingestor
+    _install_guard(app, ctx, ingestor)
+    _install_error_handlers(app)
+    _install_health(app, ctx)
+    _install_enroll(app, ctx)
+    _install_upload(app, ctx, ingestor)
+    _install_heartbeat(app, ctx)
+    _install_status(app, ctx)
+    _install_admin_devices(app, ctx)
+    _install_admin_review(app, ctx)
+    _install_admin_programmes(app, ctx)
+    from sync.server.shelters_api import install as install_shelters  # docs/shelter.md §10
+
+    install_shelters(app, ctx)
+    _install_openapi(app)
+    return app
+
+
+def _new_app(ctx: ServerContext, *, close_on_shutdown: bool) -> FastAPI:
+    """The bare FastAPI app: its lifespan closes the context only when the app owns it (``run``),
+    the CDN-loading interactive docs are off, and unknown query parameters are refused app-wide."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -292,7 +330,7 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         if close_on_shutdown:
             ctx.close()
 
-    app = FastAPI(
+    return FastAPI(
         title="Madoguchi reference central server",
         version="1",
         description="Receives sealed, card-signed registrations from kiosks; verifies, de-duplicates, "
@@ -304,11 +342,12 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         redoc_url=None,
         dependencies=[Depends(_no_unknown_query)],
     )
-    ingestor = Ingestor(ctx)
-    gate = _Gate(ctx.options.max_inflight_batches)
-    ingest_limiter = anyio.CapacityLimiter(1)
-    app.state.ctx = ctx
-    app.state.ingestor = ingestor
+
+
+def _install_guard(app: FastAPI, ctx: ServerContext, ingestor: Ingestor) -> None:
+    """The request guard (``sync.server.guard``) runs before every route: size and header limits,
+    then the admin token or the device (known, not revoked), then the body under a time limit, so
+    no unauthenticated or stalled client holds anything a real kiosk needs (issue 14)."""
     app.add_middleware(
         RequestGuard,
         limits=GuardLimits(
@@ -318,6 +357,11 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         check_admin=ctx.keys.check_admin_token,
         lookup_device=ingestor.lookup,
     )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error", "detail"}`` without personal data; a database outage is 503 with
+    ``Retry-After`` so kiosks keep their records and come back."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -332,7 +376,12 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         logger.error("database unavailable: %s", type(exc).__name__)  # no DB detail (may quote row data)
         return _error(503, "unavailable", "database unavailable", {"Retry-After": RETRY_AFTER_UNAVAILABLE})
 
-    # --- kiosk endpoints ----------------------------------------------------------------------
+
+# --- kiosk endpoints ------------------------------------------------------------------------------
+
+
+def _install_health(app: FastAPI, ctx: ServerContext) -> None:
+    """``GET /v1/health``: a load balancer's probe that also proves the database answers."""
 
     @app.get("/v1/health", response_model=HealthReply, tags=["kiosk"], responses=_responses(503))
     def health() -> Response:
@@ -341,17 +390,17 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             tx.scalar("SELECT 1")
         return _json({"status": "ok"})
 
+
+def _install_enroll(app: FastAPI, ctx: ServerContext) -> None:
+    """``POST /v1/enroll``: each refusal its own code, so an installer can tell a bad key from a used
+    token or a revoked kiosk."""
+
     @app.post(
         "/v1/enroll",
         response_model=EnrollReply,
         responses=_responses(*_BODY, 403, 409, 429),
         tags=["kiosk"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": EnrollBody.model_json_schema()}},
-            }
-        },
+        openapi_extra=_json_body(EnrollBody.model_json_schema()),
     )
     async def enroll(request: Request) -> Response:
         """Bind a kiosk id to its Ed25519 key with a one-time token; return the server's sealing key."""
@@ -378,6 +427,13 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             device_id=device_id, server_public_key=ctx.keys.public_key_raw(), suite=SUITE_ID
         )
         return _json(reply.to_json())
+
+
+def _install_upload(app: FastAPI, ctx: ServerContext, ingestor: Ingestor) -> None:
+    """``POST /v1/records``, the hot path: raw body and manual JSON (see the module docstring), a
+    processing slot only after the guard (429 beyond it) and one batch at a time per process."""
+    gate = _Gate(ctx.options.max_inflight_batches)
+    ingest_limiter = anyio.CapacityLimiter(1)
 
     @app.post(
         "/v1/records",
@@ -425,28 +481,17 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         finally:
             gate.leave()
 
+
+def _install_heartbeat(app: FastAPI, ctx: ServerContext) -> None:
+    """``POST /v1/heartbeat``: signed by the device key the guard looked up, so a report cannot be
+    forged for another kiosk; an older report than the stored one is refused (409)."""
+
     @app.post(
         "/v1/heartbeat",
         response_model=HeartbeatReply,
         responses=_responses(*_BODY, *_DEVICE, 409, 503),
         tags=["kiosk"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["heartbeat", "sig"],
-                            "properties": {
-                                "heartbeat": {"type": "object", "description": "see sync/heartbeat.py"},
-                                "sig": {"type": "string", "description": "base64 Ed25519 signature"},
-                            },
-                        }
-                    }
-                },
-            }
-        },
+        openapi_extra=_HEARTBEAT_SCHEMA,
     )
     async def heartbeat(request: Request, device_id: DeviceId) -> Response:
         """A kiosk's signed status report (no personal data); the newest per device is kept."""
@@ -474,6 +519,10 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             return _error(409, "stale_heartbeat", str(exc))
         return _json({"status": "ok", "received_at": received_at.isoformat(timespec="milliseconds")})
 
+
+def _install_status(app: FastAPI, ctx: ServerContext) -> None:
+    """``GET /v1/registrations/{code}``: a resident's receipt lookup, the status and nothing else."""
+
     @app.get(
         "/v1/registrations/{code}", response_model=StatusReply, responses=_responses(404, 503), tags=["kiosk"]
     )
@@ -489,9 +538,15 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             )
         if row is None:
             return _error(404, "unknown_code", "no registration with this code")
-        return _json({"code": canonical, "status": str(row[0]), "grant": _grant_status(row[1])})
+        return _json({"code": canonical, "status": str(row[0]), "grant": grant_status(row[1])})
 
-    # --- admin endpoints ---------------------------------------------------------------------
+
+# --- admin endpoints ------------------------------------------------------------------------------
+
+
+def _install_admin_devices(app: FastAPI, ctx: ServerContext) -> None:
+    """The operator's view of the fleet: counts, the enrolled kiosks with their heartbeats, and
+    revocation (a stolen kiosk's uploads are refused from the next request on)."""
 
     @app.get("/v1/admin/stats", tags=["admin"], responses=_responses(*_ADMIN, 503))
     def stats(actor: Admin) -> Response:
@@ -515,6 +570,11 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             return _json(devices.revoke_device(ctx.db, device_id, actor=actor).to_json())
         except ServerError:
             return _error(404, "unknown_device", "no such device")
+
+
+def _install_admin_review(app: FastAPI, ctx: ServerContext) -> None:
+    """The review queue: registrations held for a person to decide (a possible same person, or a
+    registration time outside the clock policy), and the operator's answer."""
 
     @app.get("/v1/admin/review", tags=["admin"], responses=_responses(*_ADMIN, 503))
     def review_queue(actor: Admin) -> Response:
@@ -546,7 +606,11 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             )
         except admin.AdminError as exc:
             return _error(404, "unknown_review", str(exc))
-        return _json({"review_id": number, "decision": decision})
+        return _json({"review_id": number, "decision": decision.value})
+
+
+def _install_admin_programmes(app: FastAPI, ctx: ServerContext) -> None:
+    """A programme's operator inputs: exclusion lists (hashed on arrival) and the lottery draw."""
 
     @app.post("/v1/admin/exclusions", tags=["admin"], responses=_responses(*_BODY, *_ADMIN, 422, 503))
     def import_exclusions(body: ExclusionImport, actor: Admin) -> Response:
@@ -575,9 +639,10 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
             return _error(409, "lottery", str(exc))
         return _json(result.to_json())
 
-    from sync.server.shelters_api import install as install_shelters  # docs/shelter.md §10
 
-    install_shelters(app, ctx)
+def _install_openapi(app: FastAPI) -> None:
+    """The schema, built once on first request from the routes, with :func:`_truthful_openapi`'s
+    corrections (FastAPI alone documents answers the app never gives)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -589,7 +654,6 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = False) -> FastAP
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
@@ -644,18 +708,3 @@ def _no_unknown_query(request: Request) -> None:
         _QUERY_NAMES[id(route)] = names
     if not set(request.query_params.keys()) <= names:
         raise StarletteHTTPException(400, "unknown query parameter")
-
-
-_GRANT_STATUS = {
-    "granted": "granted",
-    "lottery_entered": "lottery_pending",
-    "lottery_won": "lottery_won",
-    "lottery_lost": "lottery_lost",
-    "review": "under_review",
-}
-
-
-def _grant_status(decision: object) -> str | None:
-    if decision is None:
-        return None
-    return _GRANT_STATUS.get(str(decision), "not_granted")

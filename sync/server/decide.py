@@ -11,7 +11,7 @@ round trips per batch, not per record.
 Person de-duplication (DESIGN.md §6): a primary-key match is the same person; a secondary-only
 match with the same address is the same person with a renewed card; a secondary-only match with a
 different address creates a provisional person and puts the record in the review queue, its award
-held until an operator decides (:mod:`sync.server.review`).
+held until an operator decides (:func:`sync.server.admin.resolve_review`).
 """
 
 from __future__ import annotations
@@ -26,22 +26,35 @@ from datetime import datetime
 from kiosk.rules.programs import AwardKind, Program
 from sync.server.audit import AuditEvent, append
 from sync.server.db import Dialect, Transaction, as_datetime, insert_rows
+from sync.server.ledger import (
+    RECORD_COLUMNS,
+    Outcome,
+    StoredRecord,
+    accepted_in_batch,
+    repeat_outcome,
+    stored_records,
+)
+from sync.server.outcomes import AwardAction, Decision, Flag, GrantVia, ReviewReason
 from sync.server.verify import MAX_CLOCK_SKEW, Rejection, Verified
 from sync.wire import Envelope, RecordStatus, RejectReason
 
+__all__ = [
+    "DECISION_LOCK",
+    "GRANT_COLUMNS",
+    "REGISTRATION_COLUMNS",
+    "AwardState",
+    "BatchDecider",
+    "Outcome",
+    "award_decision",
+    "bump_counters",
+    "grant_row",
+    "load_award_state",
+]
+
 #: Advisory lock id that serialises decisions on PostgreSQL ("madd").
 DECISION_LOCK = 0x6D616464
-#: Rejection reason of a record whose registration code another stored record already has.
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """The answer for one record id of the batch."""
-
-    record_id: str
-    status: RecordStatus
-    reason: str | None = None
-    decision: str | None = None
+Checked = Verified | Rejection
 
 
 @dataclass
@@ -103,44 +116,49 @@ def load_award_state(
     return state
 
 
-def award_decision(
-    program: Program, person_id: str, keys: Iterable[bytes], state: AwardState
-) -> tuple[str, str]:
-    """Decide the award of one accepted registration; return (decision, action).
+def award_decision(program: Program, person_id: str, keys: Iterable[bytes], state: AwardState) -> Decision:
+    """Decide the award of one accepted registration.
 
-    ``action`` is ``grant``, ``enter`` (lottery entry) or ``none``. ``state`` is updated so later
-    records of the same batch see this decision (first come, first served in batch order).
+    The decision's :attr:`~sync.server.outcomes.Decision.action` says which row it adds (a grant, a
+    lottery entry, or none). ``state`` is updated so later records of the same batch see this
+    decision (first come, first served in batch order).
     """
     if program.award.kind is AwardKind.NONE:
-        return "no_award", "none"
+        return Decision.NO_AWARD
     for other in program.exclusions.recipients_of:
         if (other, person_id) in state.grants:
-            return "excluded", "none"
+            return Decision.EXCLUDED
     if state.excluded.get(program.id, set()).intersection(keys):
-        return "excluded", "none"
+        return Decision.EXCLUDED
     if program.one_grant_per_person and (program.id, person_id) in state.grants:
-        return "already_granted", "none"
+        return Decision.ALREADY_GRANTED
     if program.award.kind is AwardKind.LOTTERY:
         if program.id in state.drawn:
-            return "lottery_closed", "none"
+            return Decision.LOTTERY_CLOSED
         if (program.id, person_id) in state.entries:
-            return "already_entered", "none"
+            return Decision.ALREADY_ENTERED
         state.entries.add((program.id, person_id))
-        return "lottery_entered", "enter"
+        return Decision.LOTTERY_ENTERED
     quota = program.award.quota
     if quota is not None and state.counters.get(program.id, 0) >= quota:
-        return "quota_exhausted", "none"
+        return Decision.QUOTA_EXHAUSTED
     state.counters[program.id] = state.counters.get(program.id, 0) + 1
     state.grants.add((program.id, person_id))
-    return "granted", "grant"
+    return Decision.GRANTED
 
 
 def grant_row(
-    program: Program, person_id: str, record_id: str, code: str, municipality: str, at: datetime, via: str
+    program: Program,
+    person_id: str,
+    record_id: str,
+    code: str,
+    municipality: str,
+    at: datetime,
+    via: GrantVia,
 ) -> tuple[object, ...]:
     """A ``grants`` row; ``slot`` makes the one-grant-per-person rule a unique constraint."""
     slot = person_id if program.one_grant_per_person else record_id
-    return (record_id, program.id, person_id, slot, code, municipality, program.award.points, at, via)
+    return (record_id, program.id, person_id, slot, code, municipality, program.award.points, at, via.value)
 
 
 GRANT_COLUMNS = (
@@ -167,6 +185,37 @@ def bump_counters(tx: Transaction, dialect: Dialect, deltas: Mapping[str, tuple[
         )
 
 
+@dataclass(frozen=True)
+class _Sequences:
+    """The device's sequence numbers as this batch leaves them, and which ones look cloned."""
+
+    last: int  # the device's high-water mark before the batch
+    new_last: int
+    reused: frozenset[int]
+    gaps: frozenset[int]
+
+    def flags(self, seq: int) -> list[Flag]:
+        """The sequence flags of one record."""
+        return ([Flag.SEQUENCE_REUSE] if seq in self.reused else []) + (
+            [Flag.SEQUENCE_GAP] if seq in self.gaps else []
+        )
+
+
+@dataclass
+class _Writes:
+    """Every row the batch adds, collected in decision order and written one statement per table."""
+
+    records: list[tuple[object, ...]] = field(default_factory=list)
+    registrations: list[tuple[object, ...]] = field(default_factory=list)
+    grants: list[tuple[object, ...]] = field(default_factory=list)
+    entries: list[tuple[object, ...]] = field(default_factory=list)
+    reviews: list[tuple[object, ...]] = field(default_factory=list)
+    decided: list[list[object]] = field(
+        default_factory=list
+    )  # [record id, outcome, decision|reason, person, flags]
+    deltas: dict[str, tuple[int, int]] = field(default_factory=dict)  # program_id -> (grants, points)
+
+
 class BatchDecider:
     """Applies one batch's verified records to the database (see the module docstring)."""
 
@@ -179,67 +228,99 @@ class BatchDecider:
         tx: Transaction,
         *,
         device_id: str,
-        checked: Sequence[Verified | Rejection],
+        checked: Sequence[Checked],
         received_at: datetime,
     ) -> list[Outcome]:
-        """Decide every record of the batch inside ``tx`` (which the caller opened exclusively)."""
+        """Decide every record of the batch inside ``tx`` (which the caller opened exclusively).
+
+        The steps, each its own method: :meth:`_split_repeats` (idempotency), code collisions,
+        :meth:`_sequences` (reuse and gaps), the device's clock floor, persons and award state,
+        the decisions in kiosk sequence order, then one write per table, the device row and one
+        audit entry.
+        """
         if self._dialect is Dialect.POSTGRES:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (DECISION_LOCK,))
-        outcomes: dict[int, Outcome] = {}
-        # 1. idempotency: what is already stored, and repeats inside the batch
+        outcomes, fresh = self._split_repeats(tx, device_id, checked)
+        # a registration code names one record (issue 14): a code already stored, or twice in
+        # this batch, is refused with a reason the kiosk can show; the unique index backs this up
+        fresh = self._refuse_code_collisions(tx, fresh)
+        device_row = tx.one(
+            "SELECT last_sequence, enrolled_at, last_registered_at FROM devices WHERE device_id = ?",
+            (device_id,),
+        )
+        sequences = self._sequences(tx, device_id, fresh, int(device_row[0]) if device_row else 0)
+        floor = _clock_floor(device_row)
+        verified = [(i, c) for i, c in fresh if isinstance(c, Verified)]
+        persons, resolved, state = self._persons_and_awards(tx, verified, received_at)
+        writes = _Writes()
+        newest_registered = floor
+        for index, item in sorted(fresh, key=lambda p: _env(p[1]).seq):
+            seq_flags = sequences.flags(_env(item).seq)
+            if isinstance(item, Rejection):
+                outcomes[index] = _store_rejection(writes, item, device_id, received_at, seq_flags)
+                continue
+            outcomes[index], registered = _decide_one(
+                writes, item, resolved[index], state, device_id, received_at, seq_flags, floor
+            )
+            if registered is not None and (newest_registered is None or registered > newest_registered):
+                newest_registered = registered
+        self._write(tx, writes, persons)
+        self._update_device(tx, device_id, sequences, floor, newest_registered)
+        if writes.decided:
+            # one chained entry per batch lists every decision: the log stays complete and
+            # tamper-evident while costing one row per batch instead of one per record
+            append(
+                tx,
+                self._dialect,
+                [AuditEvent("batch", device_id, {"decisions": writes.decided})],
+                at=received_at,
+            )
+        return [outcomes[i] for i in sorted(outcomes)]
+
+    @staticmethod
+    def _split_repeats(
+        tx: Transaction, device_id: str, checked: Sequence[Checked]
+    ) -> tuple[dict[int, Outcome], list[tuple[int, Checked]]]:
+        """Answer record ids already stored, or earlier in this batch, by the ledger's rule; return
+        (their outcomes by batch index, the fresh storable items).
+
+        Why first: a re-sent record must get its first answer and change nothing, so it never
+        reaches sequence checks, persons or awards. Unstorable rejections (no verified device
+        signature) are left out here; :mod:`sync.server.ingest` answers them.
+        """
         storable = [
             (i, c)
             for i, c in enumerate(checked)
             if isinstance(c, Verified) or (c.store and c.envelope is not None and c.record_id)
         ]
-        ids = sorted({_rid(c) for _, c in storable})
-        existing: dict[str, tuple[str, bytes, str, str | None]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            frag, params = tx.any_of(chunk)
-            sql = f"SELECT record_id, device_id, envelope_hash, outcome, reason FROM records WHERE record_id {frag}"  # noqa: S608, E501
-            for rid, dev, digest, outcome, reason in tx.execute(sql, params):
-                existing[str(rid)] = (str(dev), bytes(digest), str(outcome), reason)
+        existing = stored_records(tx, [_rid(c) for _, c in storable])
+        outcomes: dict[int, Outcome] = {}
         seen: dict[str, bytes] = {}
-        fresh: list[tuple[int, Verified | Rejection]] = []
+        fresh: list[tuple[int, Checked]] = []
         for index, item in storable:
-            rid, digest = _rid(item), _digest(item)
-            prior = existing.get(rid)
+            rid, digest = _rid(item), item.envelope_hash
+            prior: StoredRecord | None = existing.get(rid)
             if prior is None and rid in seen:
-                prior = (device_id, seen[rid], RecordStatus.ACCEPTED.value, None)
+                prior = accepted_in_batch(device_id, seen[rid])
             if prior is not None:
-                if prior[0] != device_id or prior[1] != digest:
-                    outcomes[index] = Outcome(rid, RecordStatus.REJECTED, RejectReason.CONFLICT)
-                elif prior[2] == RecordStatus.REJECTED:
-                    outcomes[index] = Outcome(rid, RecordStatus.REJECTED, prior[3])
-                else:
-                    outcomes[index] = Outcome(rid, RecordStatus.DUPLICATE)
+                outcomes[index] = repeat_outcome(rid, prior, device_id, digest)
                 continue
             seen[rid] = digest
             fresh.append((index, item))
-        # 1b. a registration code names one record (issue 14): a code already stored, or twice in
-        # this batch, is refused with a reason the kiosk can show; the unique index backs this up
-        fresh = self._refuse_code_collisions(tx, fresh)
-        # 2. per-device sequence numbers: reuse and gaps (possible cloned kiosk)
-        device_row = tx.one(
-            "SELECT last_sequence, enrolled_at, last_registered_at FROM devices WHERE device_id = ?",
-            (device_id,),
-        )
-        last_sequence = int(device_row[0]) if device_row else 0
-        # the clock policy's lower bound (docs/server.md): no record can be sealed before its device
-        # was enrolled, and a kiosk's clock does not run backwards past its previous accepted record
-        floor = max(
-            [as_datetime(v) for v in (device_row or (None, None, None))[1:] if v is not None],
-            default=None,
-        )
-        newest_registered = floor
+        return outcomes, fresh
+
+    @staticmethod
+    def _sequences(
+        tx: Transaction, device_id: str, fresh: Sequence[tuple[int, Checked]], last_sequence: int
+    ) -> _Sequences:
+        """Per-device sequence numbers: a number used before (or twice in this batch) and a jump
+        past the next expected one are flagged, because both are what a cloned kiosk leaves."""
         seq_counts = Counter(_env(c).seq for _, c in fresh)
         seqs = sorted(seq_counts)
         # a sequence number twice in one batch is reuse too (a clone uploading through the same queue)
         reused: set[int] = {seq for seq, count in seq_counts.items() if count > 1}
         for start in range(0, len(seqs), 500):
-            seq_chunk = seqs[start : start + 500]
-            frag, params = tx.any_of(seq_chunk)
+            frag, params = tx.any_of(seqs[start : start + 500])
             rows = tx.execute(
                 f"SELECT sequence FROM records WHERE device_id = ? AND sequence {frag}",  # noqa: S608
                 [device_id, *params],
@@ -251,9 +332,13 @@ class BatchDecider:
             if seq > expected and seq > last_sequence:
                 gaps.add(seq)
             expected = max(expected, seq + 1)
-        new_last = max([last_sequence, *seqs])
-        # 3. persons
-        verified = [(i, c) for i, c in fresh if isinstance(c, Verified)]
+        return _Sequences(last_sequence, max([last_sequence, *seqs]), frozenset(reused), frozenset(gaps))
+
+    def _persons_and_awards(
+        self, tx: Transaction, verified: Sequence[tuple[int, Verified]], received_at: datetime
+    ) -> tuple[_Persons, dict[int, tuple[str, str | None]], AwardState]:
+        """Resolve each verified record's person (in kiosk sequence order, so a person first seen
+        in this batch is one person for its later records) and load the award state for them."""
         persons = self._load_persons(tx, [c for _, c in verified])
         resolved: dict[int, tuple[str, str | None]] = {}
         for index, item in sorted(verified, key=lambda p: p[1].envelope.seq):
@@ -265,176 +350,66 @@ class BatchDecider:
             [k for _, c in verified for k in (c.person_keys.primary, c.person_keys.secondary)],
             self.file_exclusions,
         )
-        # 4. decisions, in kiosk sequence order (first come, first served within the batch)
-        record_rows: list[tuple[object, ...]] = []
-        registration_rows: list[tuple[object, ...]] = []
-        grant_rows: list[tuple[object, ...]] = []
-        entry_rows: list[tuple[object, ...]] = []
-        review_rows: list[tuple[object, ...]] = []
-        decided: list[list[object]] = []  # [record id, outcome, decision or reason, person id, flags]
-        deltas: dict[str, tuple[int, int]] = {}
-        for index, item in sorted(fresh, key=lambda p: _env(p[1]).seq):
-            env = _env(item)
-            seq_flags = (["sequence_reuse"] if env.seq in reused else []) + (
-                ["sequence_gap"] if env.seq in gaps else []
-            )
-            if isinstance(item, Rejection):
-                record_rows.append(
-                    (
-                        env.record_id,
-                        None,
-                        device_id,
-                        env.seq,
-                        env.program_id,
-                        received_at,
-                        item.envelope_hash,
-                        RecordStatus.REJECTED.value,
-                        item.reason.value,
-                        None,
-                    )
-                )
-                decided.append(
-                    [env.record_id, RecordStatus.REJECTED.value, item.reason.value, None, seq_flags]
-                )
-                outcomes[index] = Outcome(env.record_id, RecordStatus.REJECTED, item.reason)
-                continue
-            person_id, matched = resolved[index]
-            flags = [*item.flags, *seq_flags]
-            keys = (item.person_keys.primary, item.person_keys.secondary)
-            out_of_bounds = floor is not None and item.registered_at < floor - MAX_CLOCK_SKEW
-            if out_of_bounds:
-                # dated before the device's own history: the programme rules ran at a time the
-                # server cannot trust, so a person decides (never a grant on the kiosk's word)
-                flags.append("clock_out_of_bounds")
-            elif newest_registered is None or item.registered_at > newest_registered:
-                newest_registered = item.registered_at
-            if matched is not None or out_of_bounds:
-                decision, action = "review", "none"
-                if matched is not None:
-                    flags.append("possible_same_person")
-                review_rows.append(
-                    (
-                        item.record_id,
-                        item.program.id,
-                        person_id,
-                        matched if matched is not None else person_id,
-                        "secondary_match_other_address" if matched is not None else "clock_out_of_bounds",
-                        received_at,
-                    )
-                )
-            else:
-                decision, action = award_decision(item.program, person_id, keys, state)
-            if action == "grant":
-                grant_rows.append(
-                    grant_row(
-                        item.program,
-                        person_id,
-                        item.record_id,
-                        item.code,
-                        item.municipality,
-                        received_at,
-                        "fcfs",
-                    )
-                )
-                count, points = deltas.get(item.program.id, (0, 0))
-                deltas[item.program.id] = (count + 1, points + item.program.award.points)
-            elif action == "enter":
-                entry_rows.append((item.program.id, person_id, item.record_id, item.code, received_at))
-            record_rows.append(
-                (
-                    item.record_id,
-                    item.code,
-                    device_id,
-                    env.seq,
-                    env.program_id,
-                    received_at,
-                    item.envelope_hash,
-                    RecordStatus.ACCEPTED.value,
-                    None,
-                    decision,
-                )
-            )
-            registration_rows.append(
-                (
-                    item.record_id,
-                    received_at,
-                    item.registered_at,
-                    item.code,
-                    item.program.id,
-                    device_id,
-                    person_id,
-                    item.prefecture,
-                    item.municipality,
-                    decision,
-                    None,
-                    json.dumps(flags),
-                    item.certificate_tag,  # keyed: a plain fingerprint would link the holder
-                    item.packed,
-                )
-            )
-            decided.append([item.record_id, RecordStatus.ACCEPTED.value, decision, person_id, flags])
-            outcomes[index] = Outcome(item.record_id, RecordStatus.ACCEPTED, None, decision)
-        # 5. writes: one statement per table
+        return persons, resolved, state
+
+    def _write(self, tx: Transaction, writes: _Writes, persons: _Persons) -> None:
+        """One multi-row statement per table (and one upsert per programme's counters), so the
+        decision lock is held for a few round trips per batch, not per record."""
         insert_rows(
             tx,
             "person_keys",
             ("kind", "key_hash", "person_id", "address_hash", "created_at"),
             persons.new_keys,
         )
+        insert_rows(tx, "records", RECORD_COLUMNS, writes.records)
+        insert_rows(tx, "registrations", REGISTRATION_COLUMNS, writes.registrations)
+        insert_rows(tx, "grants", GRANT_COLUMNS, writes.grants)
         insert_rows(
             tx,
-            "records",
-            (
-                "record_id",
-                "code",
-                "device_id",
-                "sequence",
-                "program_id",
-                "received_at",
-                "envelope_hash",
-                "outcome",
-                "reason",
-                "decision",
-            ),
-            record_rows,
-        )
-        insert_rows(tx, "registrations", REGISTRATION_COLUMNS, registration_rows)
-        insert_rows(tx, "grants", GRANT_COLUMNS, grant_rows)
-        insert_rows(
-            tx, "lottery_entries", ("program_id", "person_id", "record_id", "code", "entered_at"), entry_rows
+            "lottery_entries",
+            ("program_id", "person_id", "record_id", "code", "entered_at"),
+            writes.entries,
         )
         insert_rows(
             tx,
             "review_queue",
             ("record_id", "program_id", "person_id", "matched_person_id", "reason", "created_at"),
-            review_rows,
+            writes.reviews,
         )
-        bump_counters(tx, self._dialect, deltas)
-        if new_last != last_sequence:
-            tx.execute("UPDATE devices SET last_sequence = ? WHERE device_id = ?", (new_last, device_id))
+        bump_counters(tx, self._dialect, writes.deltas)
+
+    def _update_device(
+        self,
+        tx: Transaction,
+        device_id: str,
+        sequences: _Sequences,
+        floor: datetime | None,
+        newest_registered: datetime | None,
+    ) -> None:
+        """Move the device's sequence high-water mark and its clock floor (its newest accepted
+        registration time) forward, so the next batch is checked against this one."""
+        if sequences.new_last != sequences.last:
+            tx.execute(
+                "UPDATE devices SET last_sequence = ? WHERE device_id = ?", (sequences.new_last, device_id)
+            )
         if newest_registered is not None and newest_registered != floor:
             tx.execute(
                 "UPDATE devices SET last_registered_at = ? WHERE device_id = ?",
                 (newest_registered, device_id),
             )
-        if decided:
-            # one chained entry per batch lists every decision: the log stays complete and
-            # tamper-evident while costing one row per batch instead of one per record
-            append(
-                tx, self._dialect, [AuditEvent("batch", device_id, {"decisions": decided})], at=received_at
-            )
-        return [outcomes[i] for i in sorted(outcomes)]
 
     @staticmethod
     def _refuse_code_collisions(
-        tx: Transaction, fresh: list[tuple[int, Verified | Rejection]]
-    ) -> list[tuple[int, Verified | Rejection]]:
+        tx: Transaction, fresh: list[tuple[int, Checked]]
+    ) -> list[tuple[int, Checked]]:
+        """Turn a record whose registration code is already stored (or earlier in the batch) into a
+        stored ``code_collision`` rejection: one code must name one record (issue 14)."""
         codes = sorted({c.code for _, c in fresh if isinstance(c, Verified)})
         taken: set[str] = set()
         for start in range(0, len(codes), 500):
             frag, params = tx.any_of(codes[start : start + 500])
             taken.update(str(r[0]) for r in tx.execute(f"SELECT code FROM records WHERE code {frag}", params))  # noqa: S608
-        out: list[tuple[int, Verified | Rejection]] = []
+        out: list[tuple[int, Checked]] = []
         for index, item in fresh:
             if isinstance(item, Verified):
                 if item.code in taken:
@@ -495,6 +470,165 @@ class BatchDecider:
         return person_id, None
 
 
+def _clock_floor(device_row: Sequence[object] | None) -> datetime | None:
+    """The clock policy's lower bound (docs/server.md): no record can be sealed before its device
+    was enrolled, and a kiosk's clock does not run backwards past its previous accepted record."""
+    return max(
+        [as_datetime(v) for v in (device_row or (None, None, None))[1:] if v is not None],
+        default=None,
+    )
+
+
+def _store_rejection(
+    writes: _Writes, item: Rejection, device_id: str, received_at: datetime, seq_flags: list[Flag]
+) -> Outcome:
+    """A rejection whose device signature verified is stored, so a re-send gets the same answer."""
+    env = _env(item)
+    writes.records.append(
+        (
+            env.record_id,
+            None,
+            device_id,
+            env.seq,
+            env.program_id,
+            received_at,
+            item.envelope_hash,
+            RecordStatus.REJECTED.value,
+            item.reason.value,
+            None,
+        )
+    )
+    writes.decided.append(
+        [env.record_id, RecordStatus.REJECTED.value, item.reason.value, None, [f.value for f in seq_flags]]
+    )
+    return Outcome(env.record_id, RecordStatus.REJECTED, item.reason)
+
+
+def _decide_one(
+    writes: _Writes,
+    item: Verified,
+    person: tuple[str, str | None],
+    state: AwardState,
+    device_id: str,
+    received_at: datetime,
+    seq_flags: list[Flag],
+    floor: datetime | None,
+) -> tuple[Outcome, datetime | None]:
+    """Decide one verified record: review or the programme's award, and every row it adds.
+
+    Returns the outcome and the registration time that may move the device's clock floor (None
+    when the record is dated before it: then a person decides, never a grant on the kiosk's word).
+    """
+    person_id, matched = person
+    flags: list[Flag] = [*item.flags, *seq_flags]
+    out_of_bounds = floor is not None and item.registered_at < floor - MAX_CLOCK_SKEW
+    if out_of_bounds:
+        # dated before the device's own history: the programme rules ran at a time the
+        # server cannot trust
+        flags.append(Flag.CLOCK_OUT_OF_BOUNDS)
+    if matched is not None or out_of_bounds:
+        if matched is not None:
+            flags.append(Flag.POSSIBLE_SAME_PERSON)
+        decision = _hold_for_review(writes, item, person_id, matched, received_at)
+    else:
+        keys = (item.person_keys.primary, item.person_keys.secondary)
+        decision = award_decision(item.program, person_id, keys, state)
+    _add_award_rows(writes, item, person_id, decision.action, received_at)
+    _add_accepted_rows(writes, item, device_id, person_id, decision, [f.value for f in flags], received_at)
+    outcome = Outcome(item.record_id, RecordStatus.ACCEPTED, None, decision)
+    return outcome, None if out_of_bounds else item.registered_at
+
+
+def _hold_for_review(
+    writes: _Writes, item: Verified, person_id: str, matched: str | None, received_at: datetime
+) -> Decision:
+    """Queue the record for an operator instead of running the award rules: a possible same person
+    at another address (``matched``), or a registration time outside the clock policy."""
+    reason = (
+        ReviewReason.SECONDARY_MATCH_OTHER_ADDRESS
+        if matched is not None
+        else ReviewReason.CLOCK_OUT_OF_BOUNDS
+    )
+    writes.reviews.append(
+        (
+            item.record_id,
+            item.program.id,
+            person_id,
+            matched if matched is not None else person_id,
+            reason.value,
+            received_at,
+        )
+    )
+    return Decision.REVIEW
+
+
+def _add_accepted_rows(
+    writes: _Writes,
+    item: Verified,
+    device_id: str,
+    person_id: str,
+    decision: Decision,
+    flags: list[str],
+    received_at: datetime,
+) -> None:
+    """The ``records`` and ``registrations`` rows of an accepted record and its audit line."""
+    writes.records.append(
+        (
+            item.record_id,
+            item.code,
+            device_id,
+            item.envelope.seq,
+            item.envelope.program_id,
+            received_at,
+            item.envelope_hash,
+            RecordStatus.ACCEPTED.value,
+            None,
+            decision.value,
+        )
+    )
+    writes.registrations.append(
+        (
+            item.record_id,
+            received_at,
+            item.registered_at,
+            item.code,
+            item.program.id,
+            device_id,
+            person_id,
+            item.prefecture,
+            item.municipality,
+            decision.value,
+            None,
+            json.dumps(flags),
+            item.certificate_tag,  # keyed: a plain fingerprint would link the holder
+            item.packed,
+        )
+    )
+    writes.decided.append([item.record_id, RecordStatus.ACCEPTED.value, decision.value, person_id, flags])
+
+
+def _add_award_rows(
+    writes: _Writes, item: Verified, person_id: str, action: AwardAction, received_at: datetime
+) -> None:
+    """The grant (and the programme counter's delta) or the lottery entry a decision adds."""
+    if action is AwardAction.GRANT:
+        writes.grants.append(
+            grant_row(
+                item.program,
+                person_id,
+                item.record_id,
+                item.code,
+                item.municipality,
+                received_at,
+                GrantVia.FCFS,
+            )
+        )
+        count, points = writes.deltas.get(item.program.id, (0, 0))
+        writes.deltas[item.program.id] = (count + 1, points + item.program.award.points)
+    elif action is AwardAction.ENTER:
+        writes.entries.append((item.program.id, person_id, item.record_id, item.code, received_at))
+
+
 REGISTRATION_COLUMNS = (
     "record_id",
     "received_at",
@@ -513,15 +647,11 @@ REGISTRATION_COLUMNS = (
 )
 
 
-def _rid(item: Verified | Rejection) -> str:
+def _rid(item: Checked) -> str:
     return item.record_id if isinstance(item, Verified) else str(item.record_id)
 
 
-def _digest(item: Verified | Rejection) -> bytes:
-    return item.envelope_hash
-
-
-def _env(item: Verified | Rejection) -> Envelope:
+def _env(item: Checked) -> Envelope:
     env = item.envelope
     if env is None:  # storable rejections always carry their envelope (filtered in decide)
         raise ValueError("a stored record needs its envelope")

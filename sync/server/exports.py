@@ -18,6 +18,7 @@ from kiosk.rules.programs import JST
 from sync.server import audit
 from sync.server.db import Database, as_datetime
 from sync.server.errors import ServerError
+from sync.wire import RecordStatus
 
 LEDGER_COLUMNS = (
     "code",
@@ -118,9 +119,9 @@ def monthly_report(db: Database, month: str) -> dict[str, object]:
         rejections = {
             str(r): int(n)
             for r, n in tx.execute(
-                "SELECT reason, COUNT(*) FROM records WHERE outcome = 'rejected' AND received_at >= ? "
+                "SELECT reason, COUNT(*) FROM records WHERE outcome = ? AND received_at >= ? "
                 "AND received_at < ? GROUP BY reason",
-                window,
+                (RecordStatus.REJECTED.value, *window),
             )
         }
         municipalities: dict[str, dict[str, int]] = {}

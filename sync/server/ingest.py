@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.server.context import ServerContext
 from sync.server.db import Dialect
-from sync.server.decide import Outcome
 from sync.server.errors import DeviceRefusedError
+from sync.server.ledger import Outcome, repeat_outcome, stored_records
 from sync.server.migrations import ensure_partitions, month_start
 from sync.server.shelters import ShelterIngestor
 from sync.server.stored import envelope_digest
@@ -179,26 +179,16 @@ class Ingestor:
         ]
         if not candidates:
             return {}
-        ids = sorted({e.record_id for _, e in candidates})
-        stored: dict[str, tuple[str, bytes, str, str | None]] = {}
         with self._ctx.db.transaction() as tx:
-            for start in range(0, len(ids), 500):
-                frag, params = tx.any_of(ids[start : start + 500])
-                sql = f"SELECT record_id, device_id, envelope_hash, outcome, reason FROM records WHERE record_id {frag}"  # noqa: S608, E501
-                for rid, dev, digest, outcome, reason in tx.execute(sql, params):
-                    stored[str(rid)] = (str(dev), bytes(digest), str(outcome), reason)
+            stored = stored_records(tx, [e.record_id for _, e in candidates])
         known: dict[int, Outcome] = {}
         for index, env in candidates:
             row = stored.get(env.record_id)
-            if row is None or row[0] != device_id:
+            if row is None or row.device_id != device_id:
                 continue
-            if row[1] != envelope_digest(env.header_bytes(), env.ct, env.sig):
+            if row.envelope_hash != envelope_digest(env.header_bytes(), env.ct, env.sig):
                 continue  # same id, other bytes: the full path answers "conflict"
-            known[index] = (
-                Outcome(env.record_id, RecordStatus.DUPLICATE)
-                if row[2] == RecordStatus.ACCEPTED
-                else Outcome(env.record_id, RecordStatus.REJECTED, row[3])
-            )
+            known[index] = repeat_outcome(env.record_id, row, device_id, row.envelope_hash)
         return known
 
     def _ensure_partition(self, moment: datetime) -> None:

@@ -24,6 +24,7 @@ from sync.server.audit import AuditEvent, append
 from sync.server.db import Database, Dialect, as_datetime, insert_rows
 from sync.server.decide import DECISION_LOCK, GRANT_COLUMNS, bump_counters, grant_row
 from sync.server.errors import ServerError
+from sync.server.outcomes import Decision, GrantVia
 
 
 class LotteryError(ServerError):
@@ -135,21 +136,22 @@ def run_draw(
         winners = select_winners(seed, codes, quota)
         winner_set = set(winners)
         grants = [
-            grant_row(program, entries[c][0], entries[c][1], c, entries[c][2], moment, "lottery")
+            grant_row(program, entries[c][0], entries[c][1], c, entries[c][2], moment, GrantVia.LOTTERY)
             for c in winners
         ]
         insert_rows(tx, "grants", GRANT_COLUMNS, grants)
         bump_counters(tx, db.dialect, {program_id: (len(winners), len(winners) * program.award.points)})
         for decision, chosen in (
-            ("lottery_won", winners),
-            ("lottery_lost", [c for c in codes if c not in winner_set]),
+            (Decision.LOTTERY_WON, winners),
+            (Decision.LOTTERY_LOST, [c for c in codes if c not in winner_set]),
         ):
             ids = [entries[c][1] for c in chosen]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 frag, params = tx.any_of(chunk)
                 for table in ("registrations", "records"):
-                    tx.execute(f"UPDATE {table} SET decision = ? WHERE record_id {frag}", [decision, *params])  # noqa: S608
+                    sql = f"UPDATE {table} SET decision = ? WHERE record_id {frag}"  # noqa: S608
+                    tx.execute(sql, [decision.value, *params])
         result = DrawResult(
             program_id, seed, quota, len(codes), len(winners), list_hash(codes), list_hash(winners), moment
         )

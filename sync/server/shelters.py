@@ -65,9 +65,11 @@ from sync.server import audit
 from sync.server.chain import ChainStatus
 from sync.server.context import ServerContext
 from sync.server.db import Database, Dialect, Transaction, as_datetime, insert_rows
-from sync.server.decide import DECISION_LOCK, Outcome
+from sync.server.decide import DECISION_LOCK
 from sync.server.errors import DeviceRefusedError, ServerError
 from sync.server.keys import ServerKeys
+from sync.server.ledger import RECORD_COLUMNS, Outcome, accepted_in_batch, repeat_outcome, stored_records
+from sync.server.outcomes import Flag
 from sync.server.stored import envelope_digest, pack, unpack
 from sync.server.verify import chain_reason
 from sync.wire import Envelope, RecordStatus, RejectReason
@@ -109,7 +111,7 @@ class _Row:
     digest: bytes = field(repr=False)
     record: CheckinRecord | CheckinCardRecord | ContactRecord | None = field(repr=False)
     subject: bytes | None = field(repr=False)
-    flags: tuple[str, ...]
+    flags: tuple[Flag, ...]
     reason: str | None  # a stored rejection
 
 
@@ -133,7 +135,7 @@ class ShelterIngestor:
 
     def _check(self, env: Envelope, device_id: str, key: Ed25519PublicKey) -> _Row | Outcome:
         if env.kiosk_id != device_id:
-            return Outcome(env.record_id, RecordStatus.REJECTED, "kiosk_mismatch")
+            return Outcome(env.record_id, RecordStatus.REJECTED, RejectReason.KIOSK_MISMATCH)
         header = env.header_bytes()
         try:
             key.verify(env.sig, header + env.ct)
@@ -154,7 +156,7 @@ class ShelterIngestor:
             return reject(RejectReason.INVALID_RECORD)
         if record.record_id != env.record_id or record.kiosk.kiosk_id != env.kiosk_id:
             return reject(RejectReason.RECORD_MISMATCH)
-        flags: list[str] = []
+        flags: list[Flag] = []
         subject: bytes | None = None
         if isinstance(record, CheckinCardRecord):
             return _Row(env, digest, record, token_hash(self._ctx.keys.person_secret, record.token), (), None)
@@ -167,7 +169,7 @@ class ShelterIngestor:
                 if chain.status is not ChainStatus.OK:
                     return reject(chain_reason(chain.status))
                 if not chain.valid_at(record.kiosk.clock):
-                    flags.append("certificate_expired")  # let in at the shelter; counted, flagged
+                    flags.append(Flag.CERTIFICATE_EXPIRED)  # let in at the shelter; counted, flagged
                 subject = self._ctx.keyer.primary(chain.issuer_der, chain.serial)
             elif record.method is Method.CODE:
                 assert record.token is not None
@@ -175,7 +177,7 @@ class ShelterIngestor:
             else:
                 assert record.unverified is not None
                 subject = self._ctx.keyer.secondary(record.unverified.name_kana, record.unverified.birth_date)
-                flags.append("unverified")
+                flags.append(Flag.UNVERIFIED)
         return _Row(env, digest, record, subject, tuple(flags), None)
 
     def ingest(
@@ -214,13 +216,7 @@ class ShelterIngestor:
                 is None
             ):
                 raise DeviceRefusedError(device_id, unknown=False)
-            ids = sorted({r.envelope.record_id for r in rows})
-            existing: dict[str, tuple[str, bytes, str, str | None]] = {}
-            for start in range(0, len(ids), 500):
-                frag, params = tx.any_of(ids[start : start + 500])
-                sql = f"SELECT record_id, device_id, envelope_hash, outcome, reason FROM records WHERE record_id {frag}"  # noqa: S608, E501
-                for rid, dev, digest, outcome, reason in tx.execute(sql, params):
-                    existing[str(rid)] = (str(dev), bytes(digest), str(outcome), reason)
+            existing = stored_records(tx, [r.envelope.record_id for r in rows])
             record_rows: list[tuple[object, ...]] = []
             checkin_rows: list[tuple[object, ...]] = []
             card_rows: list[tuple[object, ...]] = []
@@ -232,19 +228,14 @@ class ShelterIngestor:
                 env = row.envelope
                 rid = env.record_id
                 prior = existing.get(rid) or (
-                    (device_id, seen[rid], "accepted", None) if rid in seen else None
+                    accepted_in_batch(device_id, seen[rid]) if rid in seen else None
                 )
                 if prior is not None:
-                    if prior[0] != device_id or prior[1] != row.digest:
-                        outcomes.append(Outcome(rid, RecordStatus.REJECTED, "conflict"))
-                    elif prior[2] == "rejected":
-                        outcomes.append(Outcome(rid, RecordStatus.REJECTED, prior[3]))
-                    else:
-                        outcomes.append(Outcome(rid, RecordStatus.DUPLICATE))
+                    outcomes.append(repeat_outcome(rid, prior, device_id, row.digest))
                     continue
                 seen[rid] = row.digest
                 max_seq = max(max_seq, env.seq)
-                status = "rejected" if row.reason else "accepted"
+                status = RecordStatus.REJECTED if row.reason else RecordStatus.ACCEPTED
                 record_rows.append(
                     (
                         rid,
@@ -254,14 +245,14 @@ class ShelterIngestor:
                         env.program_id,
                         received_at,
                         row.digest,
-                        status,
+                        status.value,
                         row.reason,
                         None,
                     )
                 )
                 if row.reason:
                     outcomes.append(Outcome(rid, RecordStatus.REJECTED, row.reason))
-                    counts["rejected"] += 1
+                    counts[RecordStatus.REJECTED.value] += 1
                     continue
                 outcomes.append(Outcome(rid, RecordStatus.ACCEPTED))
                 record = row.record
@@ -298,28 +289,12 @@ class ShelterIngestor:
                         record.chain,
                         record.companions,
                         record.moved_to,
-                        json.dumps(list(row.flags)),
+                        json.dumps([f.value for f in row.flags]),
                         pack(env.header_bytes(), env.ct, env.sig),
                         record.household,
                     )
                 )
-            insert_rows(
-                tx,
-                "records",
-                (
-                    "record_id",
-                    "code",
-                    "device_id",
-                    "sequence",
-                    "program_id",
-                    "received_at",
-                    "envelope_hash",
-                    "outcome",
-                    "reason",
-                    "decision",
-                ),
-                record_rows,
-            )
+            insert_rows(tx, "records", RECORD_COLUMNS, record_rows)
             insert_rows(tx, "checkins", _CHECKIN_COLUMNS, checkin_rows)
             if card_rows:
                 # a token issued twice (a re-sent card record has another record id): the first wins
@@ -504,7 +479,7 @@ def present(db: Database, shelter_id: str | None = None) -> list[PresentPerson]:
                 as_datetime(at),
                 None if person is None else str(person),
                 int(companions),
-                "unverified" in json.loads(flags),
+                Flag.UNVERIFIED.value in json.loads(flags),
                 None if household is None else str(household),
             )
         )
@@ -682,8 +657,8 @@ def _disaster_registrations(
     prefecture, municipality = _area(area)
     rows = tx.execute(
         "SELECT person_id, record_id, registered_at, envelope FROM registrations"
-        " WHERE prefecture = ? AND substr(municipality, 1, ?) = ? AND decision <> 'rejected'",
-        (prefecture, len(municipality), municipality),
+        " WHERE prefecture = ? AND substr(municipality, 1, ?) = ? AND decision <> ?",
+        (prefecture, len(municipality), municipality, RecordStatus.REJECTED.value),
     )
     latest: dict[str, tuple[datetime, str, dict[str, str]]] = {}
     for person, rid, at, blob in rows:

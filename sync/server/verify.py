@@ -44,6 +44,7 @@ from kiosk.rules.programs import Program
 from kiosk.rules.record import SignedRegistration, parse_signed
 from sync.sealing import BadCiphertextError, decrypt
 from sync.server.chain import ChainResult, ChainStatus, ChainVerifier
+from sync.server.outcomes import Flag
 from sync.server.persons import PersonKeyer, PersonKeys
 from sync.server.revocation import RevocationChecker, RevocationStatus
 from sync.server.stored import envelope_digest, pack
@@ -99,7 +100,7 @@ class Verified:
     prefecture: str = field(repr=False)
     municipality: str = field(repr=False)
     person_keys: PersonKeys = field(repr=False)
-    flags: tuple[str, ...]
+    flags: tuple[Flag, ...]
     certificate_tag: bytes = field(default=b"", repr=False)  # keyed hash of the certificate
 
     @property
@@ -206,16 +207,16 @@ class RecordVerifier:
             or envelope.created_time() - received_at > MAX_CLOCK_SKEW
         ):
             return reject(RejectReason.CLOCK_AHEAD)
-        flags: list[str] = []
+        flags: list[Flag] = []
         if chain.certificate is None or chain.issuer is None:
             return reject(chain_reason(ChainStatus.MALFORMED))
         revocation = self._revocation.check(chain.certificate, chain.issuer, registered_at)
         if revocation is RevocationStatus.REVOKED:
             return reject(RejectReason.CERTIFICATE_REVOKED)
         if revocation is RevocationStatus.NOT_CHECKED:
-            flags.append("revocation_not_checked")
+            flags.append(Flag.REVOCATION_NOT_CHECKED)
         elif revocation is RevocationStatus.UNKNOWN:
-            flags.append("revocation_unknown")
+            flags.append(Flag.REVOCATION_UNKNOWN)
         program = self._programs.get(record.program_id)
         if program is None:
             return reject(RejectReason.UNKNOWN_PROGRAM)
@@ -233,9 +234,9 @@ class RecordVerifier:
         if not eligibility.eligible:
             return reject(eligibility_reason(eligibility.codes[0]))
         if received_at - registered_at > MAX_CLOCK_SKEW:  # in the past: queued offline, or a slow clock
-            flags.append("clock_skew")
+            flags.append(Flag.CLOCK_SKEW)
         if abs(registered_at - envelope.created_time()) > MAX_CLOCK_SKEW:
-            flags.append("clock_mismatch")
+            flags.append(Flag.CLOCK_MISMATCH)
         municipality = (parsed.county or "") + (parsed.municipality or "") + (parsed.ward or "")
         return Verified(
             envelope=envelope,

@@ -187,3 +187,76 @@ def test_no_rejection_reason_is_a_string_literal_in_the_server() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def _outcome_literals(source: str, values: set[str]) -> list[int]:
+    """Lines where a string constant spells an outcome value (or quotes one in SQL), apart from the
+    places that are another vocabulary: docstrings, dict keys and subscripts (JSON field names such
+    as a summary's ``unverified`` count) and the code of an ``_error(...)`` reply (API error codes)."""
+    import ast
+
+    tree = ast.parse(source)
+    exempt: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            exempt.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Dict):
+            exempt.update(id(k) for k in node.keys if k is not None)
+        elif isinstance(node, ast.Subscript):
+            exempt.add(id(node.slice))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_error" and len(node.args) > 1:
+            exempt.add(id(node.args[1]))
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in exempt
+        and (node.value in values or any(f"'{v}'" in node.value for v in values))
+    )
+
+
+def test_no_decision_or_flag_is_a_string_literal_in_the_server() -> None:
+    """Typed outcomes (issue 11): decisions, flags, review reasons and resolutions, grant origins,
+    record statuses and grant statuses are enum members in sync/server; their spelling lives only
+    in ``sync/server/outcomes.py`` and ``sync/wire.py`` (``"accepted"`` or ``== "granted"`` here
+    would bypass the one mapping)."""
+    from pathlib import Path
+
+    from sync.server.outcomes import Decision, Flag, GrantVia, ReviewReason, ReviewResolution
+    from sync.wire import GrantStatus, RecordStatus
+
+    enums = (Decision, Flag, GrantVia, ReviewReason, ReviewResolution, GrantStatus, RecordStatus)
+    values = {member.value for enum in enums for member in enum}
+    server = Path(__file__).resolve().parents[2] / "sync" / "server"
+    offenders = [
+        f"{path.name}:{line}"
+        for path in sorted(server.glob("*.py"))
+        if path.name != "outcomes.py"
+        for line in _outcome_literals(path.read_text(encoding="utf-8"), values)
+    ]
+    assert offenders == []
+    # the scan finds what it is meant to find
+    assert _outcome_literals('flags.append("clock_skew")\nif d == "granted": pass\n', values) == [1, 2]
+    assert _outcome_literals("sql = \"SELECT 1 FROM records WHERE outcome = 'rejected'\"\n", values) == [1]
+    assert _outcome_literals('x = {"unverified": 1}\n_error(409, "lottery", "d")\n', values) == []
+
+
+def test_every_decision_has_a_grant_status() -> None:
+    """The kiosk's status lookup shows each stored decision through the one mapping: a decision
+    with an award of its own has its own status, every other one is ``not_granted``."""
+    from sync.server.outcomes import Decision, grant_status
+    from sync.wire import GrantStatus
+
+    own = {
+        Decision.GRANTED: GrantStatus.GRANTED,
+        Decision.LOTTERY_ENTERED: GrantStatus.LOTTERY_PENDING,
+        Decision.LOTTERY_WON: GrantStatus.LOTTERY_WON,
+        Decision.LOTTERY_LOST: GrantStatus.LOTTERY_LOST,
+        Decision.REVIEW: GrantStatus.UNDER_REVIEW,
+    }
+    for decision in Decision:
+        assert grant_status(decision.value) is own.get(decision, GrantStatus.NOT_GRANTED)
+    assert grant_status(None) is None
+    assert grant_status("a_decision_of_a_newer_server") is GrantStatus.NOT_GRANTED

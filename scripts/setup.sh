@@ -37,7 +37,8 @@ DEBIAN_PACKAGES=(
   # checks it, debootstrap makes the throw-away Debian root it is installed into; cage is the
   # kiosk session's compositor (systemd-analyze verify checks its ExecStart binary exists; Debian's
   # cage 0.1.4 refuses to start without the Xwayland binary)
-  debhelper dpkg-dev debootstrap lintian cage xwayland
+  # (dpkg-buildpackage's build-dependency check demands build-essential, whatever debian/control says)
+  debhelper dpkg-dev build-essential debootstrap lintian cage xwayland
 )
 
 die() { echo "setup: $*" >&2; exit 1; }

@@ -1,8 +1,10 @@
 """``madoguchi enroll``, ``madoguchi queue status|export-rejected`` and ``madoguchi sync``.
 
-Kiosk settings (``[kiosk] id``, ``data_dir``) come from :func:`kiosk.settings.load_settings`. Records
-go to the server pinned at enrollment (``server.json``), not to whatever ``[server] url`` says later:
-the pinned key and the URL belong together.
+Kiosk settings (``[kiosk] id``, ``data_dir``) come from :func:`kiosk.settings.load_settings`; the
+device store, the outbox, the client and the sync service from the composition root
+(:mod:`kiosk.composition`), as for every front end. Records go to the server pinned at enrollment
+(``server.json``), not to whatever ``[server] url`` says later: the pinned key and the URL belong
+together.
 
 Exit codes: 0 success; 1 the transfer failed or records are left (they stay queued); 2 the kiosk is
 not usable (settings, enrollment, storage).
@@ -79,9 +81,8 @@ def _settings(path: Path | None) -> KioskSettings:
 
 
 def _enroll(args: argparse.Namespace) -> int:
+    from kiosk import composition
     from kiosk.errors import KioskError
-    from sync.client import SyncClient
-    from sync.device import DeviceStore
     from sync.errors import SyncError
 
     from_stdin = args.token == "-"  # noqa: S105 - the conventional "read from stdin" marker
@@ -97,9 +98,9 @@ def _enroll(args: argparse.Namespace) -> int:
         )
     try:
         settings = _settings(args.config)
-        store = DeviceStore(settings.data_dir)
+        store = composition.device_store(settings)
         key = store.load_or_create_device_key()
-        with SyncClient(args.server, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls) as client:
+        with composition.sync_client(settings, args.server) as client:
             reply = client.enroll(token, key.public_key().public_bytes_raw())
         pinned = store.pin_server(client.base_url, reply)
     except (KioskError, SyncError) as exc:
@@ -114,13 +115,13 @@ def _enroll(args: argparse.Namespace) -> int:
 
 
 def _queue_status(args: argparse.Namespace) -> int:
+    from kiosk import composition
     from kiosk.errors import KioskError
     from sync.errors import SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
 
     try:
         settings = _settings(args.config)
-        with Outbox.open(settings.data_dir / OUTBOX_FILE, recover=False) as outbox:
+        with composition.open_outbox(settings, recover=False) as outbox:
             status = outbox.status()
     except (KioskError, SyncError) as exc:
         return _fail("queue status", exc)
@@ -137,14 +138,14 @@ def _queue_status(args: argparse.Namespace) -> int:
 
 
 def _queue_export(args: argparse.Namespace) -> int:
+    from kiosk import composition
     from kiosk.errors import KioskError
     from sync.device import write_private_file
     from sync.errors import SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
 
     try:
         settings = _settings(args.config)
-        with Outbox.open(settings.data_dir / OUTBOX_FILE, recover=False) as outbox:
+        with composition.open_outbox(settings, recover=False) as outbox:
             rows = outbox.rejected()
         lines = [
             json.dumps({"reason": reason, "envelope": env.to_json()}, sort_keys=True) for env, reason in rows
@@ -157,37 +158,23 @@ def _queue_export(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from kiosk import composition
     from kiosk.errors import KioskError
-    from sync.client import SyncClient
-    from sync.device import DeviceStore
     from sync.errors import SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
-    from sync.service import SyncService
-    from sync.uploader import SyncReport, Uploader
+    from sync.uploader import SyncReport
+
+    def _print(report: SyncReport) -> None:
+        print(json.dumps(report.to_json(), sort_keys=True), flush=True)
 
     try:
         settings = _settings(args.config)
-        store = DeviceStore(settings.data_dir)
-        pinned = store.load_server()
-        path = settings.data_dir / OUTBOX_FILE
+        if not args.once:
+            service = composition.sync_service(settings, on_report=_print, interval_s=args.interval)
     except (KioskError, SyncError) as exc:
         return _fail("sync", exc)
 
     if not args.once:
         stop = threading.Event()
-
-        def _print(report: SyncReport) -> None:
-            print(json.dumps(report.to_json(), sort_keys=True), flush=True)
-
-        service = SyncService(
-            open_outbox=lambda: Outbox.open(path),
-            make_client=lambda: SyncClient(
-                pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls
-            ),
-            interval_s=args.interval,
-            on_report=_print,
-            parallel=settings.server.parallel_uploads,
-        )
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         service.start()
@@ -198,11 +185,7 @@ def _sync(args: argparse.Namespace) -> int:
         return EXIT_OK if service.last_error is None else EXIT_FAILED
 
     try:
-        with (
-            Outbox.open(path) as outbox,
-            SyncClient(pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls) as client,
-        ):
-            report = Uploader(outbox, client).run_once(ignore_schedule=True)
+        report = composition.upload_once(settings)
     except SyncError as exc:
         return _fail("sync", exc)
     if args.json:

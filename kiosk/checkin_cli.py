@@ -118,6 +118,7 @@ def _handle(args: argparse.Namespace) -> int:
 
     from card.cli import classify, read_secret_line
     from card.errors import CardError, TrustConfigError
+    from kiosk import composition
     from kiosk.errors import ConfigError
     from kiosk.ports import QueueNotEnrolledError, QueueRefusedError
     from kiosk.rules.shelter_config import load_shelter_settings
@@ -125,9 +126,7 @@ def _handle(args: argparse.Namespace) -> int:
     from kiosk.settings import KioskMode, load_settings
     from kiosk.shelter import AlreadyHere, CheckedIn, CheckedOut, Outcome, Refused, ShelterDesk
     from kiosk.shelter_state import ShelterState, ShelterStateError
-    from sync.device import DeviceStore
     from sync.errors import NotEnrolledError, SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
 
     if not 0 <= args.companions <= 50:
         return _error(args, "usage", "--companions: 0 to 50")
@@ -146,8 +145,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.moved_to is not None and args.moved_to not in shelter.shelters:
         return _error(args, "unknown_shelter", f"{args.moved_to!r} is not in {shelter.shelters_file}")
     try:
-        sealer = DeviceStore(settings.data_dir).sealer(settings.kiosk_id)
-        outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=sealer, recover=False)
+        outbox = composition.open_sealing_outbox(settings)
     except SyncError as exc:
         return _error(args, "not_enrolled" if isinstance(exc, NotEnrolledError) else "queue_failed", str(exc))
     try:
@@ -262,22 +260,20 @@ def _handle(args: argparse.Namespace) -> int:
 
 def _tap(reader: str | None, profile: Path) -> tuple[CardIdentity, dict[str, Any]]:
     """One PIN-less read on the reader: the identity and the card traffic (APDUs, milliseconds)."""
-    from card.pcsc import PcscContext
     from card.pinless import read_auth_certificate_pinless
-    from card.trust import load_trust_store
+    from kiosk import composition
     from kiosk.shelter import CardIdentity
 
-    trust = load_trust_store(profile)
-    context = PcscContext()
+    cards = composition.CardStack.on_pcsc(composition.load_trust(profile), reader)
     try:
-        connection = context.open_card(reader)
+        connection = cards.open_connection()
         try:
             start = time.perf_counter()
-            read = read_auth_certificate_pinless(connection, trust)
+            read = read_auth_certificate_pinless(connection, cards.trust)
             elapsed = time.perf_counter() - start
         finally:
             connection.close()
     finally:
-        context.close()
+        cards.close()
     identity = CardIdentity(read.certificate.der, read.issuer_der, read.serial, read.chain.value)
     return identity, {"apdus": read.traffic.apdus, "ms": round(elapsed * 1000, 1)}

@@ -267,8 +267,10 @@ def attach(
     pages = window.pages
 
     def pin_pad() -> QWidget | None:
+        if window.current_page() != "pin":
+            return None
         page = pages["pin"]
-        return page.pad if isinstance(page, PinPage) and window.current_page() == "pin" else None
+        return page.pad if isinstance(page, PinPage) else None
 
     assist = Assistance(
         window,
@@ -280,15 +282,17 @@ def attach(
         mode=mode,
         prompts=prompts,
     )
-    for page in pages.values():
+
+    def configure(page: QWidget) -> None:  # every page, now or when it is first built
         if isinstance(page, WaitCardPage | BusyPage | TakeCardPage):
             page.set_station(mode, station.reader_position)
         elif isinstance(page, ErrorPage | PinPage):
             page.set_mode(mode)
+            if isinstance(page, PinPage):
+                page.pad.progressed.connect(assist.pin_progress)
         elif isinstance(page, ReceiptPage):
             page.printing.printer = make_printer(station.printer)
-    pin = pages["pin"]
-    if isinstance(pin, PinPage):
-        pin.pad.progressed.connect(assist.pin_progress)
+
+    pages.configure(configure)
     window.attach_assistance(assist)
     return assist

@@ -182,6 +182,7 @@ class KioskController(QObject):
     def _ready(self, state: FlowState) -> None:
         self.state = state
         self.window.show_state(state)
+        self.window.warm_up()  # the pages start-up left out, while the kiosk waits for a resident
 
     @Slot(object)
     def _failed(self, error: BaseException) -> None:

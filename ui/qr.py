@@ -5,9 +5,14 @@
 
 from __future__ import annotations
 
-import qrcode
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
+
+
+def preload() -> None:
+    """Import ``qrcode`` now (the kiosk's idle time after start-up, :meth:`KioskWindow.warm_up`),
+    so the first receipt does not wait ~15 ms for it."""
+    import qrcode  # noqa: F401
 
 
 def qr_payload(code: str) -> str:
@@ -16,7 +21,11 @@ def qr_payload(code: str) -> str:
 
 
 def qr_image(code: str, *, module_px: int = 8) -> QImage:
-    """A black-on-white QR image of :func:`qr_payload` (error correction M, 4-module quiet zone)."""
+    """A black-on-white QR image of :func:`qr_payload` (error correction M, 4-module quiet zone).
+
+    ``qrcode`` (and the Pillow it pulls in) is imported on the first receipt, not at start-up."""
+    import qrcode
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     qr.add_data(qr_payload(code))
     qr.make(fit=True)

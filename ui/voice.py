@@ -1,24 +1,34 @@
 """Voice guidance: plays the pre-rendered prompt of each screen (:mod:`ui.voice_prompts`).
 
 :class:`VoiceGuide` is told which screen is shown (:func:`prompt_for` maps a flow state and page to
-a prompt id) and plays that prompt's WAV in the screen language with QtMultimedia's
-``QSoundEffect`` (low latency, WAV only, no decoder thread). "Listen again" replays the last one;
-the card-left-behind alarm plays a rising chime, then the alarm prompt. Voice on/off and volume
-come from the profile (``[voice]``) and the resident's button; turning it off stops at once.
+a prompt id) and plays that prompt's WAV in the screen language. "Listen again" replays the last
+one; the card-left-behind alarm plays a rising chime, then the alarm prompt. Voice on/off and
+volume come from the profile (``[voice]``) and the resident's button; turning it off stops at once.
+
+How a WAV reaches the speaker: ``paplay`` (PulseAudio's player, also PipeWire's pulse server) as a
+child process (:class:`QProcess`), one per prompt, killed by "stop". Decision (issue 12/13 memory
+budget): QtMultimedia's ``QSoundEffect`` loads the FFmpeg back-end into the kiosk process on the
+first prompt, +23 MB of resident memory (measured: 136 → 159 MB), which put the kiosk above its
+150 MB budget after one registration; a child player costs the kiosk nothing, starts in a few
+milliseconds and dies with its prompt. Without ``paplay`` on ``PATH`` the guide falls back to
+``QSoundEffect`` (same behaviour, more memory), so a kiosk missing pulseaudio-utils still speaks.
 
 It can only speak prompt ids, never free text: there is no path by which a PIN digit, a name or
 an address could reach the speaker (the PIN screens speak ``digits.N``, "N digits entered").
-QtMultimedia is imported when the first prompt plays, not at start-up (``bench/ui_startup.py``).
+Nothing about the voice is loaded at start-up (``bench/ui_startup.py``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import shutil
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QObject, QProcess, QUrl, Signal
 
 from kiosk.flow.state import FlowState, Phase
 from kiosk.settings import KioskMode
@@ -26,6 +36,19 @@ from ui.voice_prompts import CHIME_ID, INDEX, default_dir
 
 if TYPE_CHECKING:
     from PySide6.QtMultimedia import QSoundEffect
+
+
+logger = logging.getLogger(__name__)
+
+#: PulseAudio's full volume (``PA_VOLUME_NORM``): ``paplay --volume`` takes 0 … 65536.
+_PA_VOLUME_NORM: Final = 65536
+
+
+def pa_volume(volume: float) -> int:
+    """``volume`` (0.0 – 1.0, linear amplitude as ``QSoundEffect`` takes it) as PulseAudio's
+    cubic volume (``pa_sw_volume_from_linear``), so both players sound alike."""
+    linear = max(0.0, min(1.0, volume))
+    return round(_PA_VOLUME_NORM * math.cbrt(linear))
 
 
 class PromptMissingError(Exception):
@@ -71,6 +94,10 @@ class VoiceGuide(QObject):
         self.volume = max(0.0, min(1.0, volume))
         self._index: dict[str, dict[str, str]] | None = None
         self._effect: QSoundEffect | None = None
+        #: ``paplay``'s path (None: fall back to QSoundEffect), looked up on the first prompt.
+        self._paplay: str | None = None
+        self._looked_up = False
+        self._process: QProcess | None = None
         self._queue: deque[tuple[str, str]] = deque()
         self._current: tuple[str, str] | None = None
         self.last: tuple[str, ...] = ()
@@ -128,6 +155,18 @@ class VoiceGuide(QObject):
         self._current = None
         if self._effect is not None:
             self._effect.stop()
+        self._kill()
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            # a stopped prompt's end must not start the next one; the child is reaped when it
+            # has died (no wait on the GUI thread)
+            process.started.disconnect(self._child_started)
+            process.finished.disconnect(self._child_finished)
+            process.errorOccurred.disconnect(self._child_failed)
+            process.finished.connect(process.deleteLater)
+            process.kill()
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -141,6 +180,14 @@ class VoiceGuide(QObject):
 
     def is_playing(self) -> bool:
         return self._current is not None
+
+    def _player(self) -> str | None:
+        if not self._looked_up:
+            self._looked_up = True
+            self._paplay = shutil.which("paplay")
+            if self._paplay is None:
+                logger.warning("paplay not found: voice prompts play through QtMultimedia")
+        return self._paplay
 
     def _sound(self) -> QSoundEffect:
         if self._effect is None:
@@ -157,10 +204,41 @@ class VoiceGuide(QObject):
             return
         prompt_id, language = self._queue.popleft()
         self._current = (prompt_id, language)
+        wav = self.path(prompt_id, language)
+        player = self._player()
+        if player is not None:
+            self._play_child(player, wav)
+            return
         effect = self._sound()
         effect.setVolume(self.volume)
-        effect.setSource(QUrl.fromLocalFile(str(self.path(prompt_id, language))))
+        effect.setSource(QUrl.fromLocalFile(str(wav)))
         effect.play()
+
+    def _play_child(self, player: str, wav: Path) -> None:
+        self._kill()
+        process = QProcess(self)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
+        process.setStandardOutputFile(QProcess.nullDevice())
+        process.started.connect(self._child_started)
+        process.finished.connect(self._child_finished)
+        process.errorOccurred.connect(self._child_failed)
+        self._process = process
+        process.start(player, [f"--volume={pa_volume(self.volume)}", str(wav)])
+
+    def _child_started(self) -> None:
+        if self._current is not None:
+            self.played.emit(*self._current)
+
+    def _child_finished(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.deleteLater()
+        self._next()
+
+    def _child_failed(self, error: QProcess.ProcessError) -> None:
+        if error is QProcess.ProcessError.FailedToStart:  # no audio tool after all: go on silently
+            logger.warning("voice prompt not played: %s", error.name)
+            self._child_finished()
 
     def _status_changed(self) -> None:
         from PySide6.QtMultimedia import QSoundEffect

@@ -18,10 +18,11 @@ outbox or the runner (those live on the card worker thread, :mod:`ui.controller`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -81,6 +82,54 @@ PAGE_OF: Final[dict[Phase, str]] = {
 }
 
 
+class Pages(Mapping[str, Page]):
+    """The window's pages by name, each built the first time it is asked for.
+
+    Why: building and styling all fifteen pages before the idle screen cost about half of the
+    window's start-up time (issue 12/13: cold start ≤ 0.5 s). Start-up builds the idle screen only;
+    :meth:`KioskWindow.warm_up` builds the rest one per event-loop turn once the card side is
+    ready, so the resident's first path does not pay for it either. Reading a page (``pages[name]``,
+    ``values()``) builds it; :meth:`built` is what exists now; :meth:`configure` runs a set-up step
+    (the assistance's reader position, mode, printer) on every page, built now or later.
+    """
+
+    def __init__(self, factories: dict[str, Callable[[], Page]], added: Callable[[Page], None]) -> None:
+        self._factories = factories
+        self._added = added
+        self._built: dict[str, Page] = {}
+        self._hooks: list[Callable[[Page], None]] = []
+
+    def __getitem__(self, name: str) -> Page:
+        page = self._built.get(name)
+        if page is None:
+            page = self._factories[name]()
+            self._built[name] = page
+            self._added(page)
+            for hook in self._hooks:
+                hook(page)
+        return page
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+    def built(self) -> list[Page]:
+        return list(self._built.values())
+
+    def name_of(self, page: QWidget | None) -> str:
+        return next(name for name, built in self._built.items() if built is page)
+
+    def unbuilt(self) -> list[str]:
+        return [name for name in self._factories if name not in self._built]
+
+    def configure(self, hook: Callable[[Page], None]) -> None:
+        self._hooks.append(hook)
+        for page in self.built():
+            hook(page)
+
+
 class KioskWindow(QMainWindow):
     """Header (title, language switch), the pages, and an optional training bar."""
 
@@ -121,27 +170,58 @@ class KioskWindow(QMainWindow):
         if own is not None:
             own.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         post = self._post
-        self.pages: dict[str, Page] = {
-            "idle": IdlePage(post),
-            "language": LanguagePage(post, self._picked, self._picker_back),
-            "program": ProgramPage(post),
-            "consent": ConsentPage(post),
-            "wait_card": WaitCardPage(post),
-            "busy": BusyPage(post),
-            "last_try": LastTryPage(post),
-            "pin": PinPage(post),
-            "confirm": ConfirmPage(post),
-            "eligibility": EligibilityPage(post),
-            "not_eligible": NotEligiblePage(post),
-            "receipt": ReceiptPage(post),
-            "error": ErrorPage(post),
-            "take_card": TakeCardPage(post),
-            "warning": WarningPage(post),
-        }
-        for page in self.pages.values():
-            self.stack.addWidget(page)
+        self.pages = Pages(
+            {
+                "idle": lambda: IdlePage(post),
+                "language": lambda: LanguagePage(post, self._picked, self._picker_back),
+                "program": lambda: ProgramPage(post),
+                "consent": lambda: ConsentPage(post),
+                "wait_card": lambda: WaitCardPage(post),
+                "busy": lambda: BusyPage(post),
+                "last_try": lambda: LastTryPage(post),
+                "pin": lambda: PinPage(post),
+                "confirm": lambda: ConfirmPage(post),
+                "eligibility": lambda: EligibilityPage(post),
+                "not_eligible": lambda: NotEligiblePage(post),
+                "receipt": lambda: ReceiptPage(post),
+                "error": lambda: ErrorPage(post),
+                "take_card": lambda: TakeCardPage(post),
+                "warning": lambda: WarningPage(post),
+            },
+            self._page_added,
+        )
+        self.pages["idle"]  # the one page start-up needs (the rest: Pages, warm_up)
         self.resize(1080, 1600)
         self.apply_metrics()
+        self._warming = False
+        #: Every page built and the receipt's QR module loaded (:meth:`warm_up`).
+        self.warmed_up = False
+
+    def _page_added(self, page: Page) -> None:
+        self.stack.addWidget(page)
+        if self.metrics is not None:
+            page.apply_metrics(self.metrics)
+
+    def warm_up(self) -> None:
+        """Build the pages not built yet, one per event-loop turn (a touch in between is handled
+        at once), polish them, and load the receipt's QR module: idle time after start-up pays
+        for what start-up left out, not the resident's path. :attr:`warmed_up` is then true."""
+        if self._warming:
+            return
+        self._warming = True
+
+        def step() -> None:
+            missing = self.pages.unbuilt()
+            if missing:
+                self.pages[missing[0]].ensurePolished()
+                QTimer.singleShot(0, self, step)  # dropped if the window is gone
+                return
+            from ui.qr import preload
+
+            preload()
+            self.warmed_up = True
+
+        QTimer.singleShot(0, self, step)  # dropped if the window is gone
 
     # -- chrome -------------------------------------------------------------------------------------
 
@@ -285,7 +365,7 @@ class KioskWindow(QMainWindow):
         previous, self.metrics = self.metrics, metrics
         if previous is None or (previous.scale, previous.text_factor) != (metrics.scale, metrics.text_factor):
             self.setStyleSheet(size_sheet(metrics))
-        for page in self.pages.values():
+        for page in self.pages.built():
             page.apply_metrics(metrics)
 
     def _fit(self, page: Page) -> None:
@@ -321,13 +401,12 @@ class KioskWindow(QMainWindow):
 
     def current_page(self) -> str:
         """The name of the page on screen (tests, screenshots)."""
-        current = self.stack.currentWidget()
-        return next(name for name, page in self.pages.items() if page is current)
+        return self.pages.name_of(self.stack.currentWidget())
 
     def wipe(self) -> None:
         """The flow's ``Wipe``: clear every screen, buffer and image of the session."""
         self._idle_language = None
-        for page in self.pages.values():
+        for page in self.pages.built():  # a page never built holds nothing
             page.wipe()
         if self.assist is not None:
             self.assist.wiped()  # the next resident starts with the default size, contrast, voice

@@ -1,6 +1,6 @@
 """Voice guidance, through the real parts: the prompt cache built by the real offline engines
 (Open JTalk, Flite, espeak-ng), every screen of every language has a non-silent prompt, and
-prompts played by :class:`ui.voice.VoiceGuide` through QtMultimedia reach a PulseAudio null sink,
+prompts played by :class:`ui.voice.VoiceGuide` (a ``paplay`` child per prompt) reach a PulseAudio null sink,
 whose monitor is recorded with ``parec`` and must hold sound.
 
 scripts/setup.sh installs the engines and PulseAudio and builds the cache; this test rebuilds
@@ -157,7 +157,7 @@ def null_sink(tmp_path: Path) -> Iterator[str]:
 
 
 def _child(mode: str, null_sink: str, recording: Path | None = None) -> list[list[str]]:
-    """Run tests/ui/voice_child.py (a fresh process: QtMultimedia meets PulseAudio once per
+    """Run tests/ui/voice_child.py (a fresh process: the audio server is chosen once per
     process) against the null sink, optionally recording its monitor meanwhile."""
     import json
     import sys

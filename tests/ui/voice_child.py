@@ -1,8 +1,9 @@
-"""Child process of tests/ui/test_voice.py: plays prompts through QtMultimedia into the PulseAudio
-server named by ``PULSE_SERVER`` and prints what was played as JSON on the last line.
+"""Child process of tests/ui/test_voice.py: plays prompts through the kiosk's player (``paplay``
+children of :class:`ui.voice.VoiceGuide`, or QtMultimedia where paplay is missing) into the
+PulseAudio server named by ``PULSE_SERVER`` and prints what was played as JSON on the last line.
 
-A fresh process, because QtMultimedia connects to PulseAudio once per process: in the test
-session other tests load it first with no server at all.
+A fresh process, because the server is chosen once per process (QtMultimedia connects to
+PulseAudio once; in the test session other tests load it first with no server at all).
 
     python tests/ui/voice_child.py prompts        # digits.2 (en), then the alarm (ja)
     python tests/ui/voice_child.py registration   # a whole registration with the voice on

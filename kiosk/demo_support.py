@@ -88,10 +88,10 @@ def vpcd_lock(timeout: float = 300.0, on_wait: Callable[[], None] | None = None)
 
 def wait_reader(present: bool, timeout: float = 10.0) -> bool:
     """Poll the reader through the card layer until the card is (not) there; False on timeout."""
-    from card.pcsc import PcscContext
+    from kiosk import composition
 
     deadline = time.monotonic() + timeout
-    with PcscContext() as context:
+    with composition.pcsc_context() as context:
         while time.monotonic() < deadline:
             states = context.reader_states([READER])
             if states and states[0].present == present:

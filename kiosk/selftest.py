@@ -281,12 +281,12 @@ def _reader_result(index: int, name: str, atr: bytes | None, ccid: tuple[str, ..
 
 def _check_trust(ctx: _Context) -> CheckResult:
     from card.errors import CardError
-    from card.trust import load_trust_store
+    from kiosk import composition
 
     if ctx.settings is None:
         return CheckResult("trust", Status.SKIP, "profile not loaded")
     try:
-        store = load_trust_store(ctx.settings.path)
+        store = composition.load_trust(ctx.settings.path)
     except CardError as exc:
         return CheckResult("trust", Status.FAIL, f"{type(exc).__name__}: {exc}")
     data = {"jpki_auth_roots": len(store.jpki_auth_roots), "cvc_ca_keys": len(store.cvc_ca_keys)}
@@ -308,12 +308,12 @@ def _check_trust(ctx: _Context) -> CheckResult:
 
 
 def _check_enrolled(ctx: _Context) -> CheckResult:
-    from sync.device import DeviceStore
+    from kiosk import composition
     from sync.errors import SyncError
 
     if ctx.settings is None:
         return CheckResult("enrolled", Status.SKIP, "profile not loaded")
-    store = DeviceStore(ctx.settings.data_dir)
+    store = composition.device_store(ctx.settings)
     try:
         key = store.load_device_key()
         pinned = store.load_server()
@@ -336,14 +336,14 @@ def _check_enrolled(ctx: _Context) -> CheckResult:
 
 
 def _check_server(ctx: _Context) -> CheckResult:
-    from sync.client import SyncClient
+    from kiosk import composition
     from sync.errors import SyncError
 
     if ctx.settings is None:
         return CheckResult("server", Status.SKIP, "profile not loaded")
     url = ctx.pinned_url or ctx.settings.server.url
     try:
-        with SyncClient(url, kiosk_id=ctx.settings.kiosk_id, tls_context=ctx.settings.server.tls) as client:
+        with composition.sync_client(ctx.settings, url) as client:
             healthy = client.health()
             offset = client.clock_offset_s
     except SyncError as exc:
@@ -364,11 +364,11 @@ def _check_server(ctx: _Context) -> CheckResult:
 
 
 def _check_outbox(ctx: _Context) -> CheckResult:
-    from sync.outbox import OUTBOX_FILE
+    from kiosk import composition
 
     if ctx.settings is None:
         return CheckResult("outbox", Status.SKIP, "profile not loaded")
-    path = ctx.settings.data_dir / OUTBOX_FILE
+    path = composition.outbox_path(ctx.settings)
     if not path.exists():
         return CheckResult("outbox", Status.WARN, f"{path}: not created yet (first registration creates it)")
     try:
@@ -458,10 +458,9 @@ def _check_heartbeat(ctx: _Context, earlier: Sequence[CheckResult]) -> CheckResu
         return CheckResult("heartbeat", Status.SKIP, "not enrolled")
     from importlib.metadata import PackageNotFoundError, version
 
-    from sync.client import SyncClient
+    from kiosk import composition
     from sync.errors import SyncError
     from sync.heartbeat import send_heartbeat
-    from sync.outbox import OUTBOX_FILE, Outbox
     from sync.wire import WireFormatError
 
     try:
@@ -471,16 +470,12 @@ def _check_heartbeat(ctx: _Context, earlier: Sequence[CheckResult]) -> CheckResu
     failed = [r.name for r in earlier if r.status is Status.FAIL]
     last_error = f"selftest.{failed[0]}" if failed else None
     depth, oldest = 0, None
-    path = ctx.settings.data_dir / OUTBOX_FILE
     try:
-        if path.exists():
-            with Outbox.open(path, recover=False) as outbox:
-                status = outbox.status()
+        status = composition.outbox_status(ctx.settings)
+        if status is not None:
             depth = status.depth
             oldest = None if status.oldest_age_s is None else max(0, round(status.oldest_age_s))
-        with SyncClient(
-            ctx.pinned_url, kiosk_id=ctx.settings.kiosk_id, tls_context=ctx.settings.server.tls
-        ) as client:
+        with composition.sync_client(ctx.settings, ctx.pinned_url) as client:
             sent = send_heartbeat(
                 client,
                 ctx.device_key,
@@ -506,9 +501,9 @@ def _run_command(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
 
 
 def _default_pcsc() -> PcscPort:
-    from card.pcsc import PcscContext
+    from kiosk import composition
 
-    return PcscContext()
+    return composition.pcsc_context()
 
 
 def run_checks(

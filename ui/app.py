@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from kiosk.composition import KioskCardSide
     from kiosk.runner import Runner
     from sync.service import SyncService
-    from ui.staff import StaffView
+    from ui.staff import QueueInfo, StaffView
 
 Clock = Callable[[], dt.datetime]
 logger = logging.getLogger(__name__)
@@ -158,11 +158,14 @@ class KioskApp:
         from kiosk.staff_auth import PasscodeGate
         from ui.staff import StaffView
 
-        view = StaffView(PasscodeGate(passcode_hash), self._queue_status)
-        view.setWindowTitle("Madoguchi — staff")
+        view = StaffView(
+            PasscodeGate(passcode_hash),
+            self._queue_status,
+            language=self.settings.language,  # the staff's language, not the resident's
+            training=self.persona is not None,  # chosen at start-up: the view says how to switch
+        )
         view.start_visit.connect(lambda: self.window.intent.emit(Start()))
         view.cancel_visit.connect(lambda: self.window.intent.emit(Cancel()))
-        view.training.connect(self._training_requested)
         self.assist.observers.append(view.observe)
         screens = QGuiApplication.screens()
         if len(screens) > 1:  # a second screen faces the staff
@@ -170,31 +173,17 @@ class KioskApp:
             view.move(screens[1].geometry().topLeft())
         return view
 
-    def _queue_status(self) -> str:
+    def _queue_status(self) -> QueueInfo:
         """The outbox's counts for the staff view (a read-only look on the GUI thread: the worker
-        owns the writing connection; nothing is decrypted)."""
+        owns the writing connection; nothing is decrypted). The view words them."""
         from kiosk.composition import outbox_status
+        from ui.staff import QueueInfo
 
         try:
             status = outbox_status(self.settings)
         except Exception as exc:  # the staff view shows the failure, the kiosk goes on
-            return f"unavailable ({type(exc).__name__})"
-        if status is None:
-            return "no records yet"
-        counts = " · ".join(f"{name.upper()} {n}" for name, n in sorted(status.counts.items()))
-        sync = "sync running" if self.sync is not None else "sync off"
-        return f"{counts} · oldest waiting {int(status.oldest_age_s or 0)} s · {sync}"
-
-    def _training_requested(self, on: bool) -> None:
-        """Training mode swaps the card source for the virtual cards; that happens at start-up
-        (``madoguchi kiosk --virtual-card PERSONA``), so the view says how."""
-        if self.staff_view is None:
-            return
-        now = "on" if self.persona is not None else "off"
-        self.staff_view.message.setText(
-            f"Training mode is {now}. To switch, restart the kiosk "
-            + ("without --virtual-card." if self.persona is not None else "with --virtual-card PERSONA.")
-        )
+            return QueueInfo(error=type(exc).__name__)
+        return QueueInfo.of(status, sync_running=self.sync is not None)
 
     def stop(self) -> None:
         """Stop the watcher, close the runner and outbox on their thread, release PC/SC."""

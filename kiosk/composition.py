@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from card.pcsc import PcscConnection, PcscContext
+    from card.connection import CardConnection
+    from card.pcsc import PcscContext
     from card.session import MyNumberCardSession
     from card.trust import TrustStore
     from card.virtual.reader import VirtualReader
-    from card.watcher import ReaderWatcher
+    from card.watcher import ReaderWatcher, WatcherCallbacks
     from kiosk.flow.events import Event
     from kiosk.flow.machine import Flow
     from kiosk.ports import RegistrationQueue
@@ -107,28 +108,34 @@ class CardStack:
 
         return cls(trust, training_reader=VirtualReader(VirtualMyNumberCard(load_persona(persona))))
 
-    def open_connection(self) -> PcscConnection:
-        """A connection to the card on the PC/SC reader (the shelter desk's PIN-less tap)."""
-        assert self.pcsc is not None, "a training stack has no PC/SC reader"
-        return self.pcsc.open_card(self.reader_name)
+    def open_connection(self, reader_name: str | None = None) -> CardConnection:
+        """A connection to the card on the reader (``reader_name``: the one the watcher saw it on;
+        default the stack's); in training mode, to the virtual card while it is placed."""
+        if self.training_reader is not None:
+            return self.training_reader.connect()
+        assert self.pcsc is not None, "the stack was closed"
+        return self.pcsc.open_card(reader_name or self.reader_name)
 
     def open_session(self) -> MyNumberCardSession:
         """A card session on the card that is on the reader now (the runner's session factory)."""
         from card.session import MyNumberCardSession
 
-        if self.training_reader is not None:
-            return MyNumberCardSession(self.training_reader.connect(), self.trust)
         return MyNumberCardSession(self.open_connection(), self.trust)
 
     def watch(self, post: Callable[[Event], None]) -> None:
-        """Start the reader watcher, feeding ``post`` card events (PC/SC only: in training mode the
-        front end's place / take buttons say what the watcher would)."""
-        from card.watcher import ReaderWatcher
+        """Start the reader watcher, feeding ``post`` the flow's card events (PC/SC only: in training
+        mode the front end's place / take buttons say what the watcher would)."""
         from kiosk.card_events import watcher_callbacks
+
+        self.watch_with(watcher_callbacks(post))
+
+    def watch_with(self, callbacks: WatcherCallbacks) -> None:
+        """Start the reader watcher with the front end's own callbacks (PC/SC only)."""
+        from card.watcher import ReaderWatcher
 
         if self.pcsc is None:
             return
-        self._watcher = ReaderWatcher(self.pcsc, watcher_callbacks(post))
+        self._watcher = ReaderWatcher(self.pcsc, callbacks)
         self._watcher.start()
 
     def stop_watching(self) -> None:
@@ -155,14 +162,15 @@ def outbox_path(settings: KioskSettings) -> Path:
     return settings.data_dir / OUTBOX_FILE
 
 
-def open_sealing_outbox(settings: KioskSettings) -> Outbox:
+def open_sealing_outbox(settings: KioskSettings, *, recover: bool = False) -> Outbox:
     """The kiosk's writing outbox: it seals to the server key pinned at enrollment and signs with the
-    device key (``NotEnrolledError`` before ``madoguchi enroll``; ``OutboxError`` for the file). It
-    never recovers rows left ``SENDING``: that belongs to the uploader's own connection."""
+    device key (``NotEnrolledError`` before ``madoguchi enroll``; ``OutboxError`` for the file). By
+    default it does not recover rows left ``SENDING``: that belongs to the uploader's own connection
+    (the shelter kiosk, which has always recovered at start, passes ``recover=True``)."""
     from sync.outbox import Outbox
 
     sealer = device_store(settings).sealer(settings.kiosk_id)
-    return Outbox.open(outbox_path(settings), sealer=sealer, recover=False)
+    return Outbox.open(outbox_path(settings), sealer=sealer, recover=recover)
 
 
 def open_outbox(settings: KioskSettings, *, recover: bool) -> Outbox:
@@ -222,7 +230,7 @@ def sync_client(settings: KioskSettings, url: str | None = None) -> SyncClient:
 def sync_service(
     settings: KioskSettings,
     *,
-    on_report: Callable[[SyncReport], None],
+    on_report: Callable[[SyncReport], None] | None,
     interval_s: float = 30.0,
     reader_state: Callable[[], str] | None = None,
 ) -> SyncService:

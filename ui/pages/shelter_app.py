@@ -3,7 +3,8 @@
 - The window holds a :class:`~ui.pages.shelter.ShelterScreen` over a
   :class:`~kiosk.shelter.ShelterDesk`, whose outbox and local state live on the GUI thread (one
   SQLite connection each, one thread).
-- A :class:`card.watcher.ReaderWatcher` polls PC/SC. When a card arrives it does the PIN-less read
+- A :class:`card.watcher.ReaderWatcher` (started by the composition root, :mod:`kiosk.composition`)
+  polls PC/SC. When a card arrives it does the PIN-less read
   (:func:`card.pinless.read_auth_certificate_pinless`, 3 APDUs) on the watcher's thread, so the
   GUI never waits on the card, and hands the identity to the GUI thread by a queued signal.
   ``--virtual-card PERSONA`` (training) replaces the reader with a "tap" button for the in-process
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
@@ -26,6 +27,9 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
 from kiosk.settings import KioskSettings
 from kiosk.shelter import CardIdentity
 from ui.widgets import button, set_button_text
+
+if TYPE_CHECKING:
+    from sync.service import SyncService
 
 logger = logging.getLogger(__name__)
 
@@ -47,27 +51,24 @@ def run_shelter_kiosk(
     """Run the shelter kiosk until the window closes; return the exit code."""
     from card.errors import CardError, TrustConfigError
     from card.pinless import read_auth_certificate_pinless
-    from card.trust import load_trust_store
+    from kiosk import composition
     from kiosk.errors import ConfigError
     from kiosk.rules.shelter_config import load_shelter_settings
     from kiosk.sequence import RecordSequence
     from kiosk.shelter import ShelterDesk
     from kiosk.shelter_state import ShelterState, ShelterStateError
-    from sync.device import DeviceStore
     from sync.errors import SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
     from ui.pages.shelter import ShelterScreen, text
     from ui.theme import apply_theme
 
     try:
         shelter = load_shelter_settings(settings.path)
-        trust = load_trust_store(settings.path)
+        trust = composition.load_trust(settings.path)
     except (ConfigError, TrustConfigError) as exc:
         sys.stderr.write(f"error (config): {exc}\n")
         return 2
     try:
-        store = DeviceStore(settings.data_dir)
-        outbox = Outbox.open(settings.data_dir / OUTBOX_FILE, sealer=store.sealer(settings.kiosk_id))
+        outbox = composition.open_sealing_outbox(settings, recover=True)
         state = ShelterState(settings.data_dir)
     except (SyncError, ShelterStateError) as exc:
         sys.stderr.write(f"error ({type(exc).__name__}): {exc}\n")
@@ -93,33 +94,33 @@ def run_shelter_kiosk(
     bridge = _Bridge()
     bridge.tapped.connect(screen.card_tapped)
     bridge.failed.connect(lambda reason: screen.show_outcome(_refused(reason)))
-    watcher = None
     if persona is not None:
-        from card.virtual.card import VirtualMyNumberCard
-        from card.virtual.inprocess import InProcessConnection
-        from card.virtual.persona import load_persona
-
-        card = VirtualMyNumberCard(load_persona(persona))
+        cards = composition.CardStack.training(trust, persona)
+        reader = cards.training_reader
+        assert reader is not None
 
         def virtual_tap() -> None:
-            connection = InProcessConnection(card)
+            reader.place()  # a tap: on the training reader for one PIN-less read, then off
             try:
-                bridge.tapped.emit(_identity(read_auth_certificate_pinless(connection, trust)))
+                connection = cards.open_connection()
+                try:
+                    bridge.tapped.emit(_identity(read_auth_certificate_pinless(connection, trust)))
+                finally:
+                    connection.close()
             finally:
-                connection.close()
+                reader.take()
 
         tap = button(virtual_tap)
         set_button_text(tap, f"仮想カードをタップ / Tap the virtual card ({persona})")
         layout.addWidget(tap)
     else:
-        from card.pcsc import PcscContext
-        from card.watcher import ReaderWatcher, WatcherCallbacks
+        from card.watcher import WatcherCallbacks
 
-        context = PcscContext()
+        cards = composition.CardStack.on_pcsc(trust)
 
         def on_card(reader: str, _atr: bytes) -> None:
             try:
-                connection = context.open_card(reader)
+                connection = cards.open_connection(reader)
                 try:
                     bridge.tapped.emit(_identity(read_auth_certificate_pinless(connection, trust)))
                 finally:
@@ -128,9 +129,8 @@ def run_shelter_kiosk(
                 logger.info("tap failed: %s", type(exc).__name__)  # never the card's data
                 bridge.failed.emit("card_untrusted")
 
-        watcher = ReaderWatcher(PcscContext(), WatcherCallbacks(card_present=on_card))
-        watcher.start()
-    service = _start_sync(settings, store)
+        cards.watch_with(WatcherCallbacks(card_present=on_card))
+    service = _start_sync(settings)
     refresh = QTimer()
     refresh.timeout.connect(screen.refresh_headcount)  # "waiting to be sent" falls as sync delivers
     refresh.start(5000)
@@ -139,8 +139,7 @@ def run_shelter_kiosk(
         return int(app.exec())
     finally:
         refresh.stop()
-        if watcher is not None:
-            watcher.stop()
+        cards.close()
         if service is not None:
             service.stop()
         state.close()
@@ -153,25 +152,14 @@ def _refused(reason: str) -> Any:
     return Refused(reason)
 
 
-def _start_sync(settings: KioskSettings, store: Any) -> Any:
+def _start_sync(settings: KioskSettings) -> SyncService | None:
     """The background delivery, as ``madoguchi sync`` runs it; None when the kiosk is not enrolled."""
-    from sync.client import SyncClient
+    from kiosk import composition
     from sync.errors import SyncError
-    from sync.outbox import OUTBOX_FILE, Outbox
-    from sync.service import SyncService
 
     try:
-        pinned = store.load_server()
+        service = composition.sync_service(settings, on_report=None)
     except SyncError:
         return None
-    path = settings.data_dir / OUTBOX_FILE
-    service = SyncService(
-        open_outbox=lambda: Outbox.open(path),
-        make_client=lambda: SyncClient(
-            pinned.url, kiosk_id=settings.kiosk_id, tls_context=settings.server.tls
-        ),
-        interval_s=30.0,
-        parallel=settings.server.parallel_uploads,
-    )
     service.start()
     return service

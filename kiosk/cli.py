@@ -1,7 +1,10 @@
-"""The ``madoguchi`` command line: the composition root that wires every package's sub-commands.
+"""The ``madoguchi`` command line's entry: the sub-command table that wires every package's commands.
 
 Each package contributes a ``register(subparsers)`` function; heavy imports happen inside the
-command handlers so that ``madoguchi --help`` and start-up stay fast.
+command handlers so that ``madoguchi --help`` and start-up stay fast. This is the top of the layers
+(docs/development.md, "Layers"): it loads every front end and the server's commands by name. The
+parts those commands run on (card stack, outbox, sync service) are built by the composition root,
+:mod:`kiosk.composition`, not here.
 """
 
 from __future__ import annotations

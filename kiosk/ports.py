@@ -14,7 +14,7 @@ refusals the port can report and lets a programming error surface instead of tur
 
 ``sync.errors`` derives the outbox's own errors from these (``OutboxStorageError`` is a
 :class:`QueueUnavailableError`, and so on), so ``sync.outbox.Outbox`` keeps the promise directly and
-every composition root can hand it to the runner as it is.
+the composition root (:mod:`kiosk.composition`) hands it to the runner as it is.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ here, built one way: the trust store from the profile, PC/SC (or training mode's
 behind one session factory, the reader watcher, the outbox sealing with the device key pinned at
 enrollment, and the sync service with its client and heartbeat plan. A front end says *when* it
 needs a part and what to do with a refusal; it never constructs one (``tests/test_import_rules.py``
-holds it to that). Before this module there were four ways to build them, and they drifted
+holds it to that). Before this module six front ends built them each their own way, and drifted
 (``docs/development.md``, "Layers").
 
 Why the front ends call in rather than this module calling them: the parts are wanted at different

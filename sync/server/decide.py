@@ -31,6 +31,7 @@ from sync.server.ledger import (
     Outcome,
     StoredRecord,
     accepted_in_batch,
+    record_row,
     repeat_outcome,
     stored_records,
 )
@@ -485,17 +486,15 @@ def _store_rejection(
     """A rejection whose device signature verified is stored, so a re-send gets the same answer."""
     env = _env(item)
     writes.records.append(
-        (
-            env.record_id,
-            None,
-            device_id,
-            env.seq,
-            env.program_id,
-            received_at,
-            item.envelope_hash,
-            RecordStatus.REJECTED.value,
-            item.reason.value,
-            None,
+        record_row(
+            env,
+            code=None,
+            device_id=device_id,
+            received_at=received_at,
+            digest=item.envelope_hash,
+            status=RecordStatus.REJECTED,
+            reason=item.reason.value,
+            decision=None,
         )
     )
     writes.decided.append(
@@ -573,17 +572,15 @@ def _add_accepted_rows(
 ) -> None:
     """The ``records`` and ``registrations`` rows of an accepted record and its audit line."""
     writes.records.append(
-        (
-            item.record_id,
-            item.code,
-            device_id,
-            item.envelope.seq,
-            item.envelope.program_id,
-            received_at,
-            item.envelope_hash,
-            RecordStatus.ACCEPTED.value,
-            None,
-            decision.value,
+        record_row(
+            item.envelope,
+            code=item.code,
+            device_id=device_id,
+            received_at=received_at,
+            digest=item.envelope_hash,
+            status=RecordStatus.ACCEPTED,
+            reason=None,
+            decision=decision,
         )
     )
     writes.registrations.append(

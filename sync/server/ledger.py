@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sync.server.db import Transaction
 from sync.server.outcomes import Decision
-from sync.wire import RecordStatus, RejectReason
+from sync.wire import Envelope, RecordStatus, RejectReason
 
 #: The columns of a ``records`` row, in the order the ingest paths build their rows.
 RECORD_COLUMNS = (
@@ -50,6 +51,32 @@ class StoredRecord:
     envelope_hash: bytes
     outcome: str
     reason: str | None
+
+
+def record_row(
+    envelope: Envelope,
+    *,
+    code: str | None,
+    device_id: str,
+    received_at: datetime,
+    digest: bytes,
+    status: RecordStatus,
+    reason: str | None,
+    decision: Decision | None,
+) -> tuple[object, ...]:
+    """A ``records`` row in :data:`RECORD_COLUMNS` order (stored strings, never enum members)."""
+    return (
+        envelope.record_id,
+        code,
+        device_id,
+        envelope.seq,
+        envelope.program_id,
+        received_at,
+        digest,
+        status.value,
+        reason,
+        None if decision is None else decision.value,
+    )
 
 
 def stored_records(tx: Transaction, record_ids: Sequence[str]) -> dict[str, StoredRecord]:

@@ -68,7 +68,14 @@ from sync.server.db import Database, Dialect, Transaction, as_datetime, insert_r
 from sync.server.decide import DECISION_LOCK
 from sync.server.errors import DeviceRefusedError, ServerError
 from sync.server.keys import ServerKeys
-from sync.server.ledger import RECORD_COLUMNS, Outcome, accepted_in_batch, repeat_outcome, stored_records
+from sync.server.ledger import (
+    RECORD_COLUMNS,
+    Outcome,
+    accepted_in_batch,
+    record_row,
+    repeat_outcome,
+    stored_records,
+)
 from sync.server.outcomes import Flag
 from sync.server.stored import envelope_digest, pack, unpack
 from sync.server.verify import chain_reason
@@ -206,6 +213,8 @@ class ShelterIngestor:
         return unique
 
     def _store(self, device_id: str, rows: Sequence[_Row], received_at: datetime) -> list[Outcome]:
+        """Store one batch's shelter rows under the decision lock (the same ledger and the same
+        re-send rule as registrations); one outcome per row."""
         db = self._ctx.db
         outcomes: list[Outcome] = []
         with db.transaction(exclusive=True) as tx:
@@ -217,16 +226,10 @@ class ShelterIngestor:
             ):
                 raise DeviceRefusedError(device_id, unknown=False)
             existing = stored_records(tx, [r.envelope.record_id for r in rows])
-            record_rows: list[tuple[object, ...]] = []
-            checkin_rows: list[tuple[object, ...]] = []
-            card_rows: list[tuple[object, ...]] = []
-            contact_rows: list[tuple[object, ...]] = []
+            writes = _ShelterWrites()
             seen: dict[str, bytes] = {}
-            counts: Counter[str] = Counter()
-            max_seq = 0
             for row in rows:
-                env = row.envelope
-                rid = env.record_id
+                rid = row.envelope.record_id
                 prior = existing.get(rid) or (
                     accepted_in_batch(device_id, seen[rid]) if rid in seen else None
                 )
@@ -234,111 +237,136 @@ class ShelterIngestor:
                     outcomes.append(repeat_outcome(rid, prior, device_id, row.digest))
                     continue
                 seen[rid] = row.digest
-                max_seq = max(max_seq, env.seq)
-                status = RecordStatus.REJECTED if row.reason else RecordStatus.ACCEPTED
-                record_rows.append(
-                    (
-                        rid,
-                        None,
-                        device_id,
-                        env.seq,
-                        env.program_id,
-                        received_at,
-                        row.digest,
-                        status.value,
-                        row.reason,
-                        None,
-                    )
-                )
-                if row.reason:
-                    outcomes.append(Outcome(rid, RecordStatus.REJECTED, row.reason))
-                    counts[RecordStatus.REJECTED.value] += 1
-                    continue
-                outcomes.append(Outcome(rid, RecordStatus.ACCEPTED))
-                record = row.record
-                if isinstance(record, ContactRecord):
-                    contact_rows.append(
-                        (
-                            record.registration_record_id,
-                            rid,
-                            record.kiosk.clock,
-                            int(record.phone is None),
-                            pack(env.header_bytes(), env.ct, env.sig),
-                        )
-                    )
-                    counts["contact"] += 1
-                    continue
-                if isinstance(record, CheckinCardRecord):
-                    assert row.subject is not None
-                    card_rows.append((row.subject, record.registration_record_id, rid, record.kiosk.clock))
-                    counts["checkin_card"] += 1
-                    continue
-                assert isinstance(record, CheckinRecord)
-                counts[record.event.value] += 1
-                checkin_rows.append(
-                    (
-                        rid,
-                        received_at,
-                        record.kiosk.clock,
-                        device_id,
-                        record.shelter_id,
-                        record.event.value,
-                        record.method.value,
-                        record.refers_to or rid,
-                        row.subject,
-                        record.chain,
-                        record.companions,
-                        record.moved_to,
-                        json.dumps([f.value for f in row.flags]),
-                        pack(env.header_bytes(), env.ct, env.sig),
-                        record.household,
-                    )
-                )
-            insert_rows(tx, "records", RECORD_COLUMNS, record_rows)
-            insert_rows(tx, "checkins", _CHECKIN_COLUMNS, checkin_rows)
-            if card_rows:
-                # a token issued twice (a re-sent card record has another record id): the first wins
-                for card in card_rows:
-                    if tx.one("SELECT 1 FROM checkin_cards WHERE token_hash = ?", (card[0],)) is None:
-                        insert_rows(
-                            tx,
-                            "checkin_cards",
-                            ("token_hash", "registration_record_id", "record_id", "issued_at"),
-                            [card],
-                        )
-            for contact in contact_rows:
-                # the latest contact by the kiosk clock wins (a withdrawal is a contact too)
-                prior_contact = tx.one(
-                    "SELECT given_at FROM shelter_contacts WHERE registration_record_id = ?", (contact[0],)
-                )
-                if prior_contact is None:
-                    insert_rows(
-                        tx,
-                        "shelter_contacts",
-                        ("registration_record_id", "record_id", "given_at", "withdrawn", "envelope"),
-                        [contact],
-                    )
-                elif as_datetime(prior_contact[0]) < as_datetime(contact[2]):
-                    tx.execute(
-                        "UPDATE shelter_contacts SET record_id = ?, given_at = ?, withdrawn = ?, envelope = ?"
-                        " WHERE registration_record_id = ?",
-                        (contact[1], contact[2], contact[3], contact[4], contact[0]),
-                    )
-            if max_seq:
+                outcomes.append(writes.add(row, device_id, received_at))
+            writes.write(tx)
+            if writes.max_seq:
                 # the outbox numbers check-ins and registrations in one sequence: keep the device's
                 # high-water mark so the registration path sees no false gaps
                 tx.execute(
                     "UPDATE devices SET last_sequence = ? WHERE device_id = ? AND last_sequence < ?",
-                    (max_seq, device_id, max_seq),
+                    (writes.max_seq, device_id, writes.max_seq),
                 )
-            if counts:
+            if writes.counts:
                 audit.append(
                     tx,
                     db.dialect,
-                    [audit.AuditEvent("shelter.batch", device_id, dict(counts))],
+                    [audit.AuditEvent("shelter.batch", device_id, dict(writes.counts))],
                     at=received_at,
                 )
         return outcomes
+
+
+@dataclass
+class _ShelterWrites:
+    """The rows one batch of fresh shelter records adds, collected and then written per table."""
+
+    records: list[tuple[object, ...]] = field(default_factory=list)
+    checkins: list[tuple[object, ...]] = field(default_factory=list)
+    cards: list[tuple[object, ...]] = field(default_factory=list)
+    contacts: list[tuple[object, ...]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)  # the audit entry's tally
+    max_seq: int = 0
+
+    def add(self, row: _Row, device_id: str, received_at: datetime) -> Outcome:
+        """The ledger row of one fresh record (stored rejections too, so a re-send gets the same
+        answer) and, when accepted, its check-in, check-in card or contact row."""
+        env = row.envelope
+        rid = env.record_id
+        self.max_seq = max(self.max_seq, env.seq)
+        status = RecordStatus.REJECTED if row.reason else RecordStatus.ACCEPTED
+        self.records.append(
+            record_row(
+                env,
+                code=None,
+                device_id=device_id,
+                received_at=received_at,
+                digest=row.digest,
+                status=status,
+                reason=row.reason,
+                decision=None,
+            )
+        )
+        if row.reason:
+            self.counts[RecordStatus.REJECTED.value] += 1
+            return Outcome(rid, RecordStatus.REJECTED, row.reason)
+        record = row.record
+        if isinstance(record, ContactRecord):
+            self.contacts.append(
+                (
+                    record.registration_record_id,
+                    rid,
+                    record.kiosk.clock,
+                    int(record.phone is None),
+                    pack(env.header_bytes(), env.ct, env.sig),
+                )
+            )
+            self.counts["contact"] += 1
+        elif isinstance(record, CheckinCardRecord):
+            assert row.subject is not None
+            self.cards.append((row.subject, record.registration_record_id, rid, record.kiosk.clock))
+            self.counts["checkin_card"] += 1
+        else:
+            assert isinstance(record, CheckinRecord)
+            self.counts[record.event.value] += 1
+            self.checkins.append(_checkin_row(row, record, device_id, received_at))
+        return Outcome(rid, RecordStatus.ACCEPTED)
+
+    def write(self, tx: Transaction) -> None:
+        """Ledger and check-ins in one statement each; a card token and a contact only when they
+        win against what is stored (first card wins, the newest contact by kiosk clock wins)."""
+        insert_rows(tx, "records", RECORD_COLUMNS, self.records)
+        insert_rows(tx, "checkins", _CHECKIN_COLUMNS, self.checkins)
+        # a token issued twice (a re-sent card record has another record id): the first wins
+        for card in self.cards:
+            if tx.one("SELECT 1 FROM checkin_cards WHERE token_hash = ?", (card[0],)) is None:
+                insert_rows(
+                    tx,
+                    "checkin_cards",
+                    ("token_hash", "registration_record_id", "record_id", "issued_at"),
+                    [card],
+                )
+        for contact in self.contacts:
+            # the latest contact by the kiosk clock wins (a withdrawal is a contact too)
+            prior_contact = tx.one(
+                "SELECT given_at FROM shelter_contacts WHERE registration_record_id = ?", (contact[0],)
+            )
+            if prior_contact is None:
+                insert_rows(
+                    tx,
+                    "shelter_contacts",
+                    ("registration_record_id", "record_id", "given_at", "withdrawn", "envelope"),
+                    [contact],
+                )
+            elif as_datetime(prior_contact[0]) < as_datetime(contact[2]):
+                tx.execute(
+                    "UPDATE shelter_contacts SET record_id = ?, given_at = ?, withdrawn = ?, envelope = ?"
+                    " WHERE registration_record_id = ?",
+                    (contact[1], contact[2], contact[3], contact[4], contact[0]),
+                )
+
+
+def _checkin_row(
+    row: _Row, record: CheckinRecord, device_id: str, received_at: datetime
+) -> tuple[object, ...]:
+    """A ``checkins`` row in :data:`_CHECKIN_COLUMNS` order."""
+    env = row.envelope
+    return (
+        env.record_id,
+        received_at,
+        record.kiosk.clock,
+        device_id,
+        record.shelter_id,
+        record.event.value,
+        record.method.value,
+        record.refers_to or env.record_id,
+        row.subject,
+        record.chain,
+        record.companions,
+        record.moved_to,
+        json.dumps([f.value for f in row.flags]),
+        pack(env.header_bytes(), env.ct, env.sig),
+        record.household,
+    )
 
 
 _CHECKIN_COLUMNS = (

@@ -114,6 +114,9 @@ _ENTRIES: Final[tuple[Message | Plural, ...]] = (
     Message("step_pin", "PIN"),
     Message("step_confirm", "Check"),
     Message("step_receipt", "Receipt"),
+    # TRANSLATORS: the step bar: {counter} is "Step 2 of 5", {name} the step's name ("Card"). Join
+    # them as your script does (Japanese and Chinese: a full-width space; others: " · ").
+    Message("step_joined", "{counter} · {name}"),
     # TRANSLATORS: attract screen, above the language buttons (each labelled in its own language).
     Message("idle_languages", "Touch your language to start"),
     Message("consent_intro", "Read the terms of each service and agree to each."),

@@ -36,6 +36,7 @@ from kiosk.assistance import TITLES
 from kiosk.flow.state import ErrorKind, FlowState, Phase
 from kiosk.i18n import Message
 from kiosk.staff_auth import PasscodeGate
+from ui.theme import family_sheet
 from ui.widgets import button, label, set_button_text
 
 #: The resident's step, in words (the staff view's language).
@@ -284,6 +285,7 @@ class StaffView(QWidget):
 
     def _relabel(self) -> None:
         language = self.language
+        self.setStyleSheet(family_sheet(language))
         self.setWindowTitle(WINDOW_TITLE.get(language))
         self.title.setText(TITLE.get(language))
         set_button_text(self.enter, UNLOCK.get(language))

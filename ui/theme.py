@@ -35,6 +35,8 @@ from typing import Final
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
+from ui.i18n import font_family
+
 FONT_FAMILY: Final = "Noto Sans CJK JP"
 MIN_TARGET: Final = 64  # px, the smallest button side anywhere on the resident's screens
 BUTTON_HEIGHT: Final = 80
@@ -216,6 +218,15 @@ QFrame#training QPushButton {{ border: 3px solid {p.training_border}; }}
 
 #: The standard sheet at the standard size (kept for callers of the old constant).
 STYLE: Final = style_sheet()
+
+
+def family_sheet(language: str) -> str:
+    """A style-sheet rule that sets only the typeface ``language`` is read in
+    (:func:`ui.i18n.font_family`: Noto Sans CJK SC for 简体中文, KR for 한국어, JP otherwise), for
+    a widget's own sheet; sizes and weights stay the theme's. A rule, not ``setFont``: under the
+    application's style sheet Qt resolves each widget's font from the sheets, and a parent's
+    ``setFont`` no longer reaches its children (measured: the labels stayed in the JP cut)."""
+    return f'QWidget {{ font-family: "{font_family(language)}"; }}\n'
 
 
 def current_appearance() -> Appearance:

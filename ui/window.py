@@ -144,6 +144,8 @@ class KioskWindow(QMainWindow):
         self._idle_language: str | None = None  # chosen on the attract screen, before a session
         self._picker_open = False  # the header's language picker is over the current screen
         self.metrics: Metrics | None = None
+        #: The typeface rule of the screen language (added to the window's size sheet).
+        self._family_sheet = theme.family_sheet("ja")
         # The programme step is on the path only when the resident has a choice to make there.
         several = len(programs) > 1
         self.steps = ("program",) * several + ("consent", "card", "pin", "confirm", "receipt")
@@ -315,6 +317,11 @@ class KioskWindow(QMainWindow):
         view = View(language, self.programs[state.program_id], self.warn_seconds, self.steps)
         self.title.setText(ui_text("app_title", language))
         self.setWindowTitle(ui_text("app_title", language))
+        family = theme.family_sheet(language)
+        if family != self._family_sheet:  # 简体中文 and 한국어 need their own CJK cut
+            self._family_sheet = family
+            if self.metrics is not None:
+                self.setStyleSheet(size_sheet(self.metrics) + family)
         native = LANGUAGE_NAMES.get(language, language)
         word = ui_text("language_button", language)  # and always a word everyone finds: Language or 言語
         second = "Language" if word != "Language" else "言語"
@@ -364,7 +371,7 @@ class KioskWindow(QMainWindow):
             return
         previous, self.metrics = self.metrics, metrics
         if previous is None or (previous.scale, previous.text_factor) != (metrics.scale, metrics.text_factor):
-            self.setStyleSheet(size_sheet(metrics))
+            self.setStyleSheet(size_sheet(metrics) + self._family_sheet)
         for page in self.pages.built():
             page.apply_metrics(metrics)
 

@@ -54,13 +54,16 @@ class View:
 
 
 def step_text(state: FlowState, view: View) -> str:
-    """「手順 2 / 5　カードを置く」, or "" off the path (idle, errors, the language picker)."""
+    """「手順 2 / 5　カードを置く」, "Step 2 of 5 · Card", or "" off the path (idle, errors, the
+    language picker). The joiner is the language's own (``step_joined``): a full-width space is
+    Japanese and Chinese typography, and a wide gap in a Latin or Devanagari line."""
     step = STEP_OF.get(state.phase)
     if step is None or step not in view.steps or state.warning:
         return ""
     number = view.steps.index(step) + 1
     counter = ui_text("step", view.language, n=number, total=len(view.steps))
-    return counter + "　" + ui_text(f"step_{step}", view.language)
+    name = ui_text(f"step_{step}", view.language)
+    return ui_text("step_joined", view.language, counter=counter, name=name)
 
 
 class Page(QWidget):

@@ -211,9 +211,8 @@ class _Writes:
     grants: list[tuple[object, ...]] = field(default_factory=list)
     entries: list[tuple[object, ...]] = field(default_factory=list)
     reviews: list[tuple[object, ...]] = field(default_factory=list)
-    decided: list[list[object]] = field(
-        default_factory=list
-    )  # [record id, outcome, decision|reason, person, flags]
+    #: the audit entry: [record id, outcome, decision or reason, person id, flags] per record
+    decided: list[list[object]] = field(default_factory=list)
     deltas: dict[str, tuple[int, int]] = field(default_factory=dict)  # program_id -> (grants, points)
 
 
@@ -234,10 +233,11 @@ class BatchDecider:
     ) -> list[Outcome]:
         """Decide every record of the batch inside ``tx`` (which the caller opened exclusively).
 
-        The steps, each its own method: :meth:`_split_repeats` (idempotency), code collisions,
-        :meth:`_sequences` (reuse and gaps), the device's clock floor, persons and award state,
-        the decisions in kiosk sequence order, then one write per table, the device row and one
-        audit entry.
+        The steps, each a named function: :meth:`_split_repeats` (idempotency),
+        :meth:`_refuse_code_collisions`, :meth:`_sequences` (reuse and gaps), :func:`_clock_floor`,
+        :meth:`_persons_and_awards`, then per record in kiosk sequence order (first come, first
+        served) :func:`_store_rejection` or :func:`_decide_one`, then :meth:`_write` (one statement
+        per table), :meth:`_update_device` and one audit entry.
         """
         if self._dialect is Dialect.POSTGRES:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (DECISION_LOCK,))

@@ -94,6 +94,10 @@ TODAY_LINE: Final = Message(
     "Today: visits {visits} · registrations {registrations} · cancelled {cancelled} · errors: {errors}",
 )
 NO_ERRORS: Final = Message("staff.no_errors", "none")
+# TRANSLATORS: one error kind of today's line: {error} is the error screen's title, {n} how often.
+ERROR_COUNT: Final = Message("staff.error_count", "{error}: {n}")
+# TRANSLATORS: between two error kinds on today's line (Japanese and Chinese: 、).
+ERROR_SEPARATOR: Final = Message("staff.error_separator", ", ")
 START: Final = Message("staff.start", "Start a visit")
 CANCEL: Final = Message("staff.cancel", "Cancel the visit")
 TRAINING_ON: Final = Message("staff.training_on", "Training mode: on (virtual cards)")
@@ -193,8 +197,9 @@ def snapshot(state: FlowState | None, counts: DailyCounts, queue: QueueInfo, lan
     step = STEPS[state.phase if state is not None else Phase.IDLE].get(language)
     connected = state is None or state.reader_available
     reader = (READER_OK if connected else READER_MISSING).get(language)
-    errors = ", ".join(
-        f"{_error_name(kind, language)} {n}" for kind, n in sorted(counts.errors.items())
+    errors = ERROR_SEPARATOR.get(language).join(
+        ERROR_COUNT.format(language, error=_error_name(kind, language), n=n)
+        for kind, n in sorted(counts.errors.items())
     ) or NO_ERRORS.get(language)
     text = TODAY_LINE.format(
         language,

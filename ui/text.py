@@ -52,6 +52,13 @@ def _parser(kind: str) -> Parser:
     return parser
 
 
+def preload_models() -> None:
+    """Load both BudouX models now (the kiosk's idle time, ``KioskWindow.warm_up``), not in the
+    middle of a resident's path (~10 ms each)."""
+    _parser("ja")
+    _parser("zh-hans")
+
+
 def _join(phrase: str) -> str:
     """Join the characters of one phrase; a space stays a break opportunity (no joiner beside it)."""
     out: list[str] = []

@@ -32,6 +32,8 @@ class PhraseLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._plain = ""
+        #: (text, font) -> the widest unbreakable piece's advance: asked on every layout pass.
+        self._widest: tuple[str, str, int] | None = None
 
     def setText(self, text: str) -> None:
         self._plain = text
@@ -52,9 +54,14 @@ class PhraseLabel(QLabel):
         if not self.wordWrap() or not self._plain:
             return hint
         metrics = QFontMetrics(self.font())
-        pieces = wrap_lines(super().text(), self.font(), 1)
         margins = self.contentsMargins()
-        wide = max((metrics.horizontalAdvance(piece) for piece in pieces), default=0)
+        text, font = super().text(), self.font().key()
+        if self._widest is not None and self._widest[:2] == (text, font):
+            wide = self._widest[2]
+        else:
+            pieces = wrap_lines(text, self.font(), 1)
+            wide = max((metrics.horizontalAdvance(piece) for piece in pieces), default=0)
+            self._widest = (text, font, wide)
         frame = margins.left() + margins.right() + 2 * self.margin()
         high = metrics.lineSpacing() + margins.top() + margins.bottom() + 2 * self.margin()
         return QSize(min(hint.width(), wide + frame) if hint.width() > 0 else wide + frame, high)

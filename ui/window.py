@@ -219,8 +219,10 @@ class KioskWindow(QMainWindow):
                 QTimer.singleShot(0, self, step)  # dropped if the window is gone
                 return
             from ui.qr import preload
+            from ui.text import preload_models
 
             preload()
+            preload_models()  # BudouX's two models (a kanji-only name or address uses the Chinese one)
             self.warmed_up = True
 
         QTimer.singleShot(0, self, step)  # dropped if the window is gone

@@ -16,6 +16,7 @@ from ui.i18n import labelled, message, ui_text
 from ui.pages.base import Page, Post, View
 from ui.qr import qr_image
 from ui.receipt_print import ReceiptPrinting
+from ui.theme import family_sheet
 from ui.widgets import button, label, set_button_text
 
 
@@ -39,6 +40,9 @@ class ConfirmPage(Page):
         self.body.addWidget(self.title)
         self.fields = [label("notice") for _ in range(4)]
         for widget in self.fields:
+            # The card's data is Japanese whatever the screen language: the JP cut draws its
+            # kanji the Japanese way (every Noto CJK cut has the same Hangul, Latin and kana).
+            widget.setStyleSheet(family_sheet("ja"))
             self.body.addWidget(widget)
         self.result = label("good")
         self.notice = label()

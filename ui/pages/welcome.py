@@ -19,7 +19,6 @@ from kiosk.flow.state import FlowState
 from ui.i18n import LANGUAGES, ui_text
 from ui.layout import Metrics
 from ui.pages.base import Page, Post, View
-from ui.theme import family_sheet
 from ui.widgets import button, label, set_button_text
 
 
@@ -38,7 +37,6 @@ class _LanguageGrid:
         self.codes: list[str] = []
         for code, name in LANGUAGES:
             choice = button(partial(on_choice, code), primary=primary, checkable=not primary)
-            choice.setStyleSheet(family_sheet(code))  # each name in its own script's typeface
             set_button_text(choice, name)
             self.choices.append(choice)
             self.codes.append(code)

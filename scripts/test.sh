@@ -15,6 +15,9 @@ fi
 export MADOGUCHI_TEST_PG_DSN
 export QT_QPA_PLATFORM=offscreen
 export MADOGUCHI_REQUIRE_E2E=1  # e2e tests fail (not skip) when pcscd + vpcd are missing
+# printing tests use this machine's CUPS scheduler over its socket: libcups would otherwise also try
+# localhost:631, which in a chroot sharing the host's network is the host's cupsd
+export CUPS_SERVER=/run/cups/cups.sock
 
 .venv/bin/ruff check .
 .venv/bin/mypy

@@ -44,10 +44,12 @@ def _run(*args: str, timeout: float = 30) -> str:
 def cups_queue(qapp: object) -> Path:
     """A cups-pdf queue on the machine's cupsd (started when not running); yields where cups-pdf
     writes this user's PDFs."""
-    # This machine's own scheduler, over its socket: without this, lpstat and libcups fall back to
+    # This machine's own scheduler, over its socket: without it, lpstat and libcups fall back to
     # localhost:631, which in a chroot sharing the host's network (../shared/tools/fresh-debian) is
-    # another machine's cupsd, and the PDF would land in *its* home directory.
-    os.environ["CUPS_SERVER"] = "/run/cups/cups.sock"
+    # another machine's cupsd, and the PDF would land in *its* home directory. scripts/test.sh
+    # exports it for the whole run (libcups reads it once, at its first use in the process); set
+    # here too for lpstat/lpadmin when the file is run on its own.
+    os.environ.setdefault("CUPS_SERVER", "/run/cups/cups.sock")
     for tool in ("cupsd", "lpadmin", "lpstat", "pdftotext", "pdftoppm", "pdfinfo"):
         assert shutil.which(tool), f"{tool} missing: run scripts/setup.sh"
     ppd = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")

@@ -29,12 +29,8 @@ DEMO = PROGRAMS["demo"]
 
 
 @pytest.fixture
-def window(themed: QApplication, qtbot: QtBot) -> KioskWindow:
-    window = KioskWindow(PROGRAMS, training=True)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+def window(gallery_window: KioskWindow) -> KioskWindow:
+    return gallery_window
 
 
 def _drawn_family(widget: QWidget) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication, QPushButton
-from pytestqt.qtbot import QtBot
 from uikit import all_texts
 
 from kiosk.rules.programs import load_programs
@@ -24,12 +23,8 @@ KANJI = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture
-def window(themed: QApplication, qtbot: QtBot) -> KioskWindow:
-    window = KioskWindow(PROGRAMS, training=True)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+def window(gallery_window: KioskWindow) -> KioskWindow:
+    return gallery_window
 
 
 def _visible_buttons(window: KioskWindow) -> list[QPushButton]:

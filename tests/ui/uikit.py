@@ -34,6 +34,7 @@ from sync.outbox import OUTBOX_FILE, Outbox
 from sync.sealing import open_envelope
 from ui.app import KioskApp, local_now
 from ui.theme import apply_theme
+from ui.window import KioskWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 KIOSK_ID = "ui-test-kiosk"
@@ -98,6 +99,19 @@ def qapp_cls() -> type[QApplication]:
 def themed(qapp: QApplication) -> QApplication:
     apply_theme(qapp)
     return qapp
+
+
+@pytest.fixture
+def gallery_window(themed: QApplication, qtbot: QtBot) -> KioskWindow:
+    """A training window with every shipped programme, shown and exposed (the gallery tests)."""
+    from kiosk.rules.programs import load_programs
+
+    programs = load_programs(Path(__file__).resolve().parents[2] / "config" / "programs")
+    window = KioskWindow(programs, training=True)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
 
 
 MakeKiosk = Callable[..., KioskApp]

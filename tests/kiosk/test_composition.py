@@ -56,26 +56,24 @@ def _flow(settings: KioskSettings) -> Flow:
     )
 
 
+def _card_side(settings: KioskSettings, persona: str) -> composition.KioskCardSide:
+    return composition.build_kiosk_card_side(
+        settings, _flow(settings), persona=persona, background_sync=False, reader_state=lambda: "ready"
+    )
+
+
 def test_before_enrollment_there_is_no_outbox_to_write(tmp_path: Path) -> None:
     settings = _settings(tmp_path, enrolled=False)
     with pytest.raises(NotEnrolledError):
         composition.open_sealing_outbox(settings)
     assert composition.outbox_status(settings) is None  # nothing created by the refusal
     with pytest.raises(NotEnrolledError):
-        composition.build_kiosk_card_side(
-            settings,
-            _flow(settings),
-            persona="jlis-test",
-            background_sync=False,
-            reader_state=lambda: "ready",
-        )
+        _card_side(settings, "jlis-test")
 
 
 def test_the_kiosk_card_side_in_training_mode(tmp_path: Path) -> None:
     settings = _settings(tmp_path, enrolled=True)
-    side = composition.build_kiosk_card_side(
-        settings, _flow(settings), persona="jlis-test", background_sync=False, reader_state=lambda: "ready"
-    )
+    side = _card_side(settings, "jlis-test")
     try:
         reader = side.cards.training_reader
         assert reader is not None
@@ -102,10 +100,4 @@ def test_a_bad_persona_is_raised_as_it_is(tmp_path: Path) -> None:
     """The Qt front end maps a ``PersonaError`` to exit 2 (configuration): the root must not wrap it."""
     settings = _settings(tmp_path, enrolled=True)
     with pytest.raises(PersonaError):
-        composition.build_kiosk_card_side(
-            settings,
-            _flow(settings),
-            persona="no-such-persona",
-            background_sync=False,
-            reader_state=lambda: "x",
-        )
+        _card_side(settings, "no-such-persona")

@@ -277,8 +277,12 @@ class StaffView(QWidget):
         self.cancel = button(self.cancel_visit.emit)
         self.training_button = button(self._training_pressed)
         self.lock = button(self.lock_view)
-        for action in (self.start, self.cancel, self.training_button, self.lock):
-            layout.addWidget(action)
+        layout.addStretch(1)  # the status lines stay together; the actions sit at the bottom
+        # two by two: four full-width rows did not fit a 1366 x 768 staff screen
+        actions = QGridLayout()
+        for index, action in enumerate((self.start, self.cancel, self.training_button, self.lock)):
+            actions.addWidget(action, index // 2, index % 2)
+        layout.addLayout(actions)
         self.lock_view()
 
     def set_language(self, language: str) -> None:

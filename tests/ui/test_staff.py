@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from uikit import all_texts
 
@@ -135,6 +136,34 @@ def test_view_speaks_every_language(qtbot: QtBot, stored: str, language: str) ->
         loanwords = {"tl": {"Card reader"}}  # Tagalog keeps the loanword residents use (docs/ui.md)
         left = [text for text in english if text in texts and text not in loanwords.get(language, ())]
         assert not left, f"{language}: English left on the staff view: {left}"
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (800, 1280), (1920, 1080)])
+def test_view_fits_a_staff_screen_in_every_language(qtbot: QtBot, stored: str, size: tuple[int, int]) -> None:
+    """Locked and unlocked (long counts, an error counted, the training note), nothing clipped or
+    off the view (``ui.fit.misfits``, the resident screens' fit test) in any language."""
+    from ui.fit import misfits
+
+    counts = {"PENDING": 12, "SENDING": 1, "REJECTED": 3}
+    queue = QueueInfo(counts=counts, oldest_age_s=4242, sync_running=True)
+    problems = []
+    for language in LANGUAGE_CODES:
+        view = StaffView(PasscodeGate(stored, clock=Clock()), queue_status=lambda: queue, language=language)
+        qtbot.addWidget(view)
+        view.resize(*size)
+        view.show()
+        qtbot.waitExposed(view)
+        problems += [f"{language} locked: {p}" for p in misfits(view)]
+        _type(view, PASSCODE)
+        for phase in (Phase.IDLE, Phase.CONSENT, Phase.ERROR, Phase.IDLE, Phase.ERROR):
+            error = ErrorKind.CERTIFICATE_EXPIRED if phase is Phase.ERROR else None
+            view.observe(FlowState(phase=phase, language="en", program_id="demo", error=error))
+        view.observe(FlowState(phase=Phase.CARD_INFO_LAST_TRY_CONFIRM, language="en", program_id="demo"))
+        view.training_button.click()
+        QApplication.processEvents()
+        problems += [f"{language} open: {p}" for p in misfits(view)]
+        view.close()
+    assert not problems, "\n".join(problems[:10])
 
 
 def test_daily_counts() -> None:

@@ -99,7 +99,7 @@ def bench_kiosk(n: int) -> dict[str, Any]:
     from kiosk.shelter import CardIdentity
     from kiosk.shelter_card import new_token
     from sync import wire
-    from sync.device import DeviceStore
+    from sync.device_keys import DeviceStore
     from sync.outbox import OUTBOX_FILE, Outbox
 
     out: dict[str, Any] = {}

@@ -54,7 +54,7 @@ from kiosk.runner import Runner  # noqa: E402
 from kiosk.sequence import RecordSequence  # noqa: E402
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode  # noqa: E402
 from sync import wire  # noqa: E402
-from sync.device import DeviceStore  # noqa: E402
+from sync.device_keys import DeviceStore  # noqa: E402
 from sync.outbox import OUTBOX_FILE, Outbox  # noqa: E402
 
 JST = dt.timezone(dt.timedelta(hours=9))

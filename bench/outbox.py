@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  #
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
 
 from sync import wire  # noqa: E402
-from sync.device import DeviceStore  # noqa: E402
+from sync.device_keys import DeviceStore  # noqa: E402
 from sync.outbox import OUTBOX_FILE, Outbox  # noqa: E402
 
 KIOSK = "bench-kiosk-01"

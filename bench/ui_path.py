@@ -44,7 +44,7 @@ def enrolled_config(folder: Path, program: str) -> Path:
 
     from kiosk.demo_support import profile_with_test_trust
     from sync import wire
-    from sync.device import DeviceStore
+    from sync.device_keys import DeviceStore
 
     data_dir = folder / "data"
     config = folder / "kiosk.toml"

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from kiosk.runner import Runner
     from kiosk.settings import KioskSettings
     from sync.client import SyncClient
-    from sync.device import DeviceStore
+    from sync.device_keys import DeviceStore
     from sync.outbox import EnqueueReceipt, Outbox, QueueStatus
     from sync.service import SyncService
     from sync.uploader import SyncReport
@@ -213,7 +213,7 @@ class WakeAfterEnqueue:
 
 def device_store(settings: KioskSettings) -> DeviceStore:
     """The kiosk's device key and pinned server, in its data directory."""
-    from sync.device import DeviceStore
+    from sync.device_keys import DeviceStore
 
     return DeviceStore(settings.data_dir)
 

@@ -140,7 +140,7 @@ def _queue_status(args: argparse.Namespace) -> int:
 def _queue_export(args: argparse.Namespace) -> int:
     from kiosk import composition
     from kiosk.errors import KioskError
-    from sync.device import write_private_file
+    from sync.device_keys import write_private_file
     from sync.errors import SyncError
 
     try:

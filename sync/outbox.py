@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Final, ParamSpec, Protocol, TypeVar
 
 from sync import wire
-from sync.device import ensure_private_dir
+from sync.device_keys import ensure_private_dir
 from sync.errors import (
     DuplicateRecordError,
     InvalidRecordError,
@@ -77,7 +77,7 @@ class RecordState(StrEnum):
 
 
 class Sealer(Protocol):
-    """What the outbox needs to seal a record (implemented by :class:`sync.device.DeviceSealer`)."""
+    """What the outbox needs to seal a record (implemented by :class:`sync.device_keys.DeviceSealer`)."""
 
     kiosk_id: str
 

@@ -198,7 +198,7 @@ BUILDERS: dict[str, frozenset[str]] = {
     "card.trust": frozenset({"load_trust_store"}),
     "card.session": frozenset({"MyNumberCardSession"}),
     "card.virtual.reader": frozenset({"VirtualReader"}),
-    "sync.device": frozenset({"DeviceStore"}),
+    "sync.device_keys": frozenset({"DeviceStore"}),
     "sync.outbox": frozenset({"Outbox", "OUTBOX_FILE"}),
     "sync.client": frozenset({"SyncClient"}),
     "sync.service": frozenset({"SyncService", "HeartbeatPlan"}),

@@ -56,7 +56,7 @@ from kiosk.runner import Runner
 from kiosk.sequence import RecordSequence
 from kiosk.settings import DEFAULT_TIMEOUTS, KioskMode
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.sealing import open_envelope
 

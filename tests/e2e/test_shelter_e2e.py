@@ -37,7 +37,7 @@ from kiosk.rules.shelter_config import load_shelters
 from kiosk.sequence import RecordSequence
 from kiosk.shelter_card import issue_checkin_card
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.server import shelters
 from sync.server.context import ServerContext, ServerOptions

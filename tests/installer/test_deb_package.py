@@ -33,7 +33,7 @@ MADOGUCHI = "/usr/bin/madoguchi"
 
 QUEUE_SCRIPT = """
 import sys, uuid
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from pathlib import Path
 data = Path("/var/lib/madoguchi")

@@ -94,7 +94,7 @@ def self_test(cfg: Path, env: dict[str, str] | None = None) -> tuple[int, dict[s
 
 def enroll_and_queue(cfg: Path, url: str, count: int, token: str = "tok") -> Path:
     """Enroll through the real command, then seal ``count`` records into the real outbox."""
-    from sync.device import DeviceStore
+    from sync.device_keys import DeviceStore
     from sync.outbox import OUTBOX_FILE, Outbox
 
     done = madoguchi("enroll", "--server", url, "--token", "-", "--config", str(cfg), stdin=token + "\n")

@@ -28,7 +28,7 @@ from kiosk.ports import (
     RegistrationQueue,
 )
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.errors import (
     DuplicateRecordError,
     InvalidRecordError,

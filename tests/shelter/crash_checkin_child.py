@@ -20,7 +20,7 @@ from deskkit import make_desk, tap  # noqa: E402
 
 from kiosk.shelter import CheckedIn, CompanionsAdded  # noqa: E402
 from kiosk.shelter_card import new_token  # noqa: E402
-from sync.device import DeviceStore  # noqa: E402
+from sync.device_keys import DeviceStore  # noqa: E402
 from sync.outbox import OUTBOX_FILE, Outbox  # noqa: E402
 
 

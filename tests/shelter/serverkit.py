@@ -11,7 +11,7 @@ from deskkit import make_desk
 
 from kiosk.shelter import ShelterDesk
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.server.context import ServerContext, ServerOptions
 from sync.server.decide import Outcome

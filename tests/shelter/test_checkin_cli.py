@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from kiosk.cli import main
 from kiosk.shelter_card import display_token, new_token
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 
 ROOT = Path(__file__).resolve().parents[2]

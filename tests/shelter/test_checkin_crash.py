@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from kiosk.shelter_state import STATE_FILE
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -52,7 +52,7 @@ def check_training_tap(tmp_path: Path) -> None:
 
     from kiosk.demo_support import profile_with_test_trust
     from sync import wire
-    from sync.device import DeviceStore
+    from sync.device_keys import DeviceStore
     from sync.server.app import create_app
     from sync.server.devices import enroll, issue_token
     from sync.server.run import uvicorn_settings

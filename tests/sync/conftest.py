@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from synctest import KIOSK_ID, enroll_offline
 
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 
 

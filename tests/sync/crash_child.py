@@ -13,7 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 
 

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 
 KIOSK_ID = "test-kiosk-01"
 

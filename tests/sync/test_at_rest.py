@@ -11,7 +11,7 @@ from realserver import signed_plaintext
 from synctest import KIOSK_ID
 
 from card.virtual.persona import list_personas, load_persona
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox, Settlement
 
 

@@ -21,7 +21,7 @@ from sync.client import (
     require_secure_url,
     retry_delay,
 )
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.errors import (
     InsecureURLError,
     PayloadTooLargeError,

@@ -20,7 +20,7 @@ from chaosproxy import ChaosProxy
 from realserver import ServerProcess, signed_plaintext
 
 from sync.client import SyncClient
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.uploader import Uploader
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.device import DeviceStore, write_private_file
+from sync.device_keys import DeviceStore, write_private_file
 from sync.errors import KeyFileError, OutboxStorageError
 from sync.outbox import OUTBOX_FILE, Outbox
 

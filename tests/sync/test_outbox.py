@@ -12,7 +12,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from synctest import KIOSK_ID, new_id
 
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.errors import (
     DuplicateRecordError,
     InvalidRecordError,

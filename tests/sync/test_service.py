@@ -13,7 +13,7 @@ from synctest import KIOSK_ID, new_id
 from toyserver import ToyServer
 
 from sync.client import SyncClient
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.service import SyncService
 from sync.uploader import SyncReport

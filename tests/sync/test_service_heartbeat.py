@@ -13,7 +13,7 @@ import pytest
 from realserver import ServerProcess
 
 from sync.client import SyncClient
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.service import HeartbeatPlan, SyncService, _error_code
 

@@ -19,7 +19,7 @@ from kiosk.demo_support import profile_with_test_trust
 from kiosk.flow import Phase
 from kiosk.settings import load_settings
 from sync.client import SyncClient
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from ui.app import KioskApp
 

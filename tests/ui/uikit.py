@@ -29,7 +29,7 @@ from kiosk.flow import Phase
 from kiosk.rules.record import SignedRegistration, parse_signed
 from kiosk.settings import load_settings
 from sync import wire
-from sync.device import DeviceStore
+from sync.device_keys import DeviceStore
 from sync.outbox import OUTBOX_FILE, Outbox
 from sync.sealing import open_envelope
 from ui.app import KioskApp, local_now

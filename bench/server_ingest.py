@@ -24,6 +24,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -546,6 +547,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
     db.close()
     if pg_db:
         _pg_admin(args.pg_dsn, f"DROP DATABASE {pg_db} WITH (FORCE)")
+    shutil.rmtree(tmp, ignore_errors=True)  # the server's data, keys and logs of this run
     lat_ms = sorted(x * 1000 for x in latencies)
     p99 = lat_ms[min(len(lat_ms) - 1, round(0.99 * (len(lat_ms) - 1)))]
     return {

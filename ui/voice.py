@@ -5,13 +5,15 @@ a prompt id) and plays that prompt's WAV in the screen language. "Listen again" 
 one; the card-left-behind alarm plays a rising chime, then the alarm prompt. Voice on/off and
 volume come from the profile (``[voice]``) and the resident's button; turning it off stops at once.
 
-How a WAV reaches the speaker: ``paplay`` (PulseAudio's player, also PipeWire's pulse server) as a
-child process (:class:`QProcess`), one per prompt, killed by "stop". Decision (issue 12/13 memory
-budget): QtMultimedia's ``QSoundEffect`` loads the FFmpeg back-end into the kiosk process on the
-first prompt, +23 MB of resident memory (measured: 136 → 159 MB), which put the kiosk above its
-150 MB budget after one registration; a child player costs the kiosk nothing, starts in a few
-milliseconds and dies with its prompt. Without ``paplay`` on ``PATH`` the guide falls back to
-``QSoundEffect`` (same behaviour, more memory), so a kiosk missing pulseaudio-utils still speaks.
+How a WAV reaches the speaker: ``paplay`` (PulseAudio's player, also PipeWire's pulse server),
+run by a small helper process (:mod:`ui.voice_player`, standard library only) that the guide
+starts with the first prompt and then tells "play SEQ VOLUME PATH" / "stop" over a pipe. Decision
+(issue 12/13 budgets): QtMultimedia's ``QSoundEffect`` loads the FFmpeg back-end into the kiosk
+process on the first prompt, +23 MB of resident memory (measured: 136 → 159 MB), which put the
+kiosk above its 150 MB budget after one registration; a ``paplay`` forked from the kiosk itself
+cost its GUI thread 1-5 ms per screen; the helper costs the kiosk a line written to a pipe.
+Without ``paplay`` on ``PATH`` (or without the helper) the guide falls back to ``QSoundEffect``
+(same behaviour, more memory), so a kiosk missing pulseaudio-utils still speaks.
 
 It can only speak prompt ids, never free text: there is no path by which a PIN digit, a name or
 an address could reach the speaker (the PIN screens speak ``digits.N``, "N digits entered").
@@ -24,6 +26,7 @@ import json
 import logging
 import math
 import shutil
+import sys
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -97,7 +100,8 @@ class VoiceGuide(QObject):
         #: ``paplay``'s path (None: fall back to QSoundEffect), looked up on the first prompt.
         self._paplay: str | None = None
         self._looked_up = False
-        self._process: QProcess | None = None
+        self._process: QProcess | None = None  # the audio helper (ui/voice_player.py)
+        self._seq = 0  # the prompt the helper plays now (its reports about others are stale)
         self._queue: deque[tuple[str, str]] = deque()
         self._current: tuple[str, str] | None = None
         self.last: tuple[str, ...] = ()
@@ -155,18 +159,9 @@ class VoiceGuide(QObject):
         self._current = None
         if self._effect is not None:
             self._effect.stop()
-        self._kill()
-
-    def _kill(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            # a stopped prompt's end must not start the next one; the child is reaped when it
-            # has died (no wait on the GUI thread)
-            process.started.disconnect(self._child_started)
-            process.finished.disconnect(self._child_finished)
-            process.errorOccurred.disconnect(self._child_failed)
-            process.finished.connect(process.deleteLater)
-            process.kill()
+        if self._process is not None:
+            self._seq += 1  # whatever the helper still reports about the stopped prompt is stale
+            self._process.write(b"stop\n")
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -215,30 +210,45 @@ class VoiceGuide(QObject):
         effect.play()
 
     def _play_child(self, player: str, wav: Path) -> None:
-        self._kill()
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
-        process.setStandardOutputFile(QProcess.nullDevice())
-        process.started.connect(self._child_started)
-        process.finished.connect(self._child_finished)
-        process.errorOccurred.connect(self._child_failed)
-        self._process = process
-        process.start(player, [f"--volume={pa_volume(self.volume)}", str(wav)])
+        helper = self._helper(player)
+        self._seq += 1
+        helper.write(f"play {self._seq} {pa_volume(self.volume)} {wav}\n".encode())
 
-    def _child_started(self) -> None:
-        if self._current is not None:
-            self.played.emit(*self._current)
+    def _helper(self, player: str) -> QProcess:
+        """The audio helper (ui/voice_player.py), started on the first prompt and kept: the kiosk
+        then only writes a line per prompt (no fork of the kiosk process on the GUI thread)."""
+        if self._process is None:
+            process = QProcess(self)
+            process.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
+            process.readyReadStandardOutput.connect(self._helper_said)
+            process.errorOccurred.connect(self._helper_failed)
+            process.start(sys.executable, ["-I", str(Path(__file__).with_name("voice_player.py")), player])
+            self._process = process
+        return self._process
 
-    def _child_finished(self) -> None:
+    def _helper_said(self) -> None:
+        process = self._process
+        while process is not None and process.canReadLine():
+            event, _, seq = bytes(process.readLine().data()).decode().strip().partition(" ")
+            if not seq.isdigit() or int(seq) != self._seq or self._current is None:
+                continue  # about a prompt that was stopped
+            if event == "started":
+                self.played.emit(*self._current)
+            else:  # finished, or failed (a broken file, no audio device): go on, never hang
+                self._next()
+
+    def _helper_failed(self, error: QProcess.ProcessError) -> None:
+        """The helper could not start (QtMultimedia from now on) or died (a new one is started
+        with the next prompt); the prompt it had is played by whichever comes next."""
+        logger.warning("voice helper: %s", error.name)
         process, self._process = self._process, None
         if process is not None:
             process.deleteLater()
-        self._next()
-
-    def _child_failed(self, error: QProcess.ProcessError) -> None:
-        if error is QProcess.ProcessError.FailedToStart:  # no audio tool after all: go on silently
-            logger.warning("voice prompt not played: %s", error.name)
-            self._child_finished()
+        if error is QProcess.ProcessError.FailedToStart:
+            self._paplay, self._looked_up = None, True
+        if self._current is not None:
+            self._queue.appendleft(self._current)
+            self._next()
 
     def _status_changed(self) -> None:
         from PySide6.QtMultimedia import QSoundEffect

@@ -214,3 +214,38 @@ def test_voice_off_plays_nothing_but_listen_again_does(qtbot: QtBot, prompts: Pa
     guide.repeat()  # the resident asked for it
     assert guide.is_playing()
     guide.stop()
+
+
+def test_audio_helper_reports_only_the_prompt_that_plays(tmp_path: Path) -> None:
+    """ui/voice_player.py (the kiosk's audio helper): a prompt that ends by itself is reported
+    finished, a stopped one never (it must not start the next prompt), a failing player failed."""
+    import sys
+
+    slow = tmp_path / "slow-player"
+    slow.write_text('#!/bin/sh\n[ "$2" = fail ] && exit 1\n[ "$2" = long ] && exec sleep 30\nexit 0\n')
+    slow.chmod(0o755)
+    helper = Path(__file__).resolve().parents[2] / "ui" / "voice_player.py"
+    process = subprocess.Popen(
+        [sys.executable, "-I", str(helper), str(slow)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        process.stdin.write("play 1 65536 long\n")
+        process.stdin.flush()
+        assert process.stdout.readline().strip() == "started 1"
+        for line in ("stop", "play 2 65536 short", "play 3 65536 fail"):
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+            time.sleep(0.3)
+        process.stdin.close()
+        said = [line.strip() for line in process.stdout]
+    finally:
+        process.wait(timeout=10)
+    assert "finished 1" not in said
+    assert "failed 1" not in said
+    assert said[:1] == ["started 2"]
+    assert "finished 2" in said
+    assert "started 3" in said
+    assert "failed 3" in said

@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from kiosk.errors import RecordFormatError
 from kiosk.rules.address import parse_address
@@ -117,6 +119,25 @@ class Verified:
 Checked = Rejection | Verified
 
 
+def _device_signature_ok(device_key: Ed25519PublicKey, sig: bytes, signed_bytes: bytes) -> bool:
+    """Whether ``sig`` is the device's Ed25519 signature over ``signed_bytes``.
+
+    Verified with libsodium (PyNaCl, already the enrollment check's library) rather than OpenSSL:
+    about 45 instead of 68 µs here, the largest single cost per record (issue 14, SQLite ingest CPU).
+    libsodium accepts a subset of what OpenSSL accepts (it also refuses small-order ``R`` and
+    non-canonical keys), so a signature a real device key makes verifies on both. The length is
+    checked first because ``crypto_sign_open`` takes the first 64 bytes of its input as the
+    signature: a shorter ``sig`` would otherwise shift into the message.
+    """
+    if len(sig) != 64:
+        return False
+    try:
+        crypto_sign_open(sig + signed_bytes, device_key.public_bytes_raw())
+    except BadSignatureError:
+        return False
+    return True
+
+
 def _record_bytes(plaintext: bytes) -> bytes:
     """The canonical record inside the canonical signed plaintext, without re-serialising it.
 
@@ -160,10 +181,7 @@ class RecordVerifier:
             return Rejection(envelope.record_id, RejectReason.KIOSK_MISMATCH, store=False)
         # the canonical header is needed three times (signature, HPKE info, storage): build it once
         header = envelope.header_bytes()
-        signed_bytes = header + envelope.ct
-        try:
-            device_key.verify(envelope.sig, signed_bytes)
-        except InvalidSignature:
+        if not _device_signature_ok(device_key, envelope.sig, header + envelope.ct):
             return Rejection(envelope.record_id, RejectReason.BAD_SIGNATURE, store=False)
         digest = envelope_digest(header, envelope.ct, envelope.sig)
 

@@ -206,14 +206,21 @@ class _SqliteTx(Transaction):
         # executemany of one prepared single-row INSERT runs in C: cheaper than one huge statement.
         # Only the timestamp columns (found from the first row) need converting, not every value.
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+        # Most stamps of a batch are the one received_at object, so each distinct object is
+        # converted once: keyed by identity (exact), the object kept in the entry so its id stays its.
         stamps = [i for i, value in enumerate(rows[0]) if isinstance(value, datetime)]
+        texts: dict[int, tuple[object, object]] = {}
 
         def adapt(row: Params) -> Params:
             if not stamps:
                 return row
             out = list(row)
             for i in stamps:
-                out[i] = _sqlite_param(out[i])
+                value = out[i]
+                known = texts.get(id(value))
+                if known is None:
+                    known = texts[id(value)] = (value, _sqlite_param(value))
+                out[i] = known[1]
             return out
 
         try:

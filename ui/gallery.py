@@ -7,12 +7,13 @@ entry is (name, state); the window renders them exactly as the flow would.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import replace
 
 from kiosk.flow.state import ErrorKind, FlowState, Phase, PinSlot
 from kiosk.rules.eligibility import FINAL_NOTICE, Eligibility, ReasonCode, reason_for
 from kiosk.rules.programs import Program
-from kiosk.rules.record import Consent, Resident, Verification
+from kiosk.rules.record import Consent, Resident, Verification, registration_code
 
 SAMPLE_RESIDENT = Resident(
     name="見本　花子",
@@ -20,7 +21,9 @@ SAMPLE_RESIDENT = Resident(
     birth_date=dt.date(1950, 4, 1),
     sex="2",
 )
-SAMPLE_CODE = "7KQ-M3X-2HP"
+#: A code as the kiosk issues them (19 characters, ``XXXX-XXXX-XXXX-XXXX``), so the fit test and the
+#: screenshots lay out the real length.
+SAMPLE_CODE = registration_code(uuid.UUID("8c1f2e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b"))
 _OK = Verification(chain=True, signature=True, integrity=True, genuine_card=True)
 
 

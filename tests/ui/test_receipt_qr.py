@@ -9,7 +9,7 @@ from ui.qr import qr_image, qr_payload
 
 
 def test_the_qr_holds_only_the_code(themed: QApplication) -> None:
-    code = "7KQ-M3X-2HP"
+    code = "QNKD-F9BJ-YP3N-YBT4"  # the form the kiosk issues (kiosk.rules.record.registration_code)
     assert qr_payload(code) == code
     reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     reference.add_data(code)

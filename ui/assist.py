@@ -151,6 +151,8 @@ class Assistance:
         self.station = station = station or StationSettings()
         self.mode = mode
         self.voice = VoiceGuide(prompts, enabled=station.voice_enabled, volume=station.voice_volume)
+        # destroyed is emitted before the window's children go: the helper is stopped, not killed
+        window.destroyed.connect(self.voice.close)
         self.bar = AssistBar(self)
         self.keypad = KeypadNavigator(
             window,

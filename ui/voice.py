@@ -31,7 +31,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QObject, QProcess, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QProcess, QUrl, Signal
 
 from kiosk.flow.state import FlowState, Phase
 from kiosk.settings import KioskMode
@@ -224,7 +224,22 @@ class VoiceGuide(QObject):
             process.errorOccurred.connect(self._helper_failed)
             process.start(sys.executable, ["-I", str(Path(__file__).with_name("voice_player.py")), player])
             self._process = process
+            app = QCoreApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self.close)
         return self._process
+
+    def close(self) -> None:
+        """Stop the audio helper (it leaves at the end of its input), so a kiosk that quits or a
+        window that goes leaves no player behind and Qt does not have to kill a running process."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.closeWriteChannel()
+        if not process.waitForFinished(1000):
+            process.kill()
+            process.waitForFinished(1000)
+        process.deleteLater()
 
     def _helper_said(self) -> None:
         process = self._process

@@ -163,6 +163,7 @@ def crypto_floor(bodies: list[bytes], server_key: object, seed_hex: str) -> dict
 
     from card.virtual import testpki
     from sync.sealing import HPKE_SUITE
+    from sync.server.verify import _device_signature_ok
     from sync.wire import HPKE_INFO_LABEL, Envelope
 
     assert isinstance(server_key, X25519PrivateKey)
@@ -197,7 +198,8 @@ def crypto_floor(bodies: list[bytes], server_key: object, seed_hex: str) -> dict
     out = {
         "ed25519_verify": best(
             lambda: [
-                devices[e.kiosk_id].verify(e.sig, h + e.ct) for e, h in zip(envelopes, headers, strict=True)
+                _device_signature_ok(devices[e.kiosk_id], e.sig, h + e.ct)
+                for e, h in zip(envelopes, headers, strict=True)
             ]
         ),
         "hpke_open": best(
@@ -236,7 +238,7 @@ def verify_steps(bodies: list[bytes], keys: object, seed_hex: str, programs_dir:
     from sync.server.keys import ServerKeys
     from sync.server.persons import PersonKeyer
     from sync.server.stored import envelope_digest, pack
-    from sync.server.verify import _record_bytes
+    from sync.server.verify import _device_signature_ok, _record_bytes
     from sync.wire import HPKE_INFO_LABEL, Envelope, parse_timestamp
 
     assert isinstance(keys, ServerKeys)
@@ -266,7 +268,7 @@ def verify_steps(bodies: list[bytes], keys: object, seed_hex: str, programs_dir:
         lap("envelope_parse")
         header = env.header_bytes()
         lap("header_bytes")
-        devices[env.kiosk_id].verify(env.sig, header + env.ct)
+        assert _device_signature_ok(devices[env.kiosk_id], env.sig, header + env.ct)
         lap("ed25519_verify")
         envelope_digest(header, env.ct, env.sig)
         pack(header, env.ct, env.sig)

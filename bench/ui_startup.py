@@ -163,30 +163,11 @@ def _register(app: object, kiosk: object) -> dict[str, float]:
 
 
 def _enrolled_config(folder: Path) -> Path:
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    """The kiosk profile ``bench/ui_path.py`` registers with (the demo programme)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ui_path import enrolled_config
 
-    from kiosk.demo_support import profile_with_test_trust
-    from sync import wire
-    from sync.device_keys import DeviceStore
-
-    data_dir = folder / "data"
-    config = folder / "kiosk.toml"
-    config.write_text(
-        profile_with_test_trust(
-            kiosk_id="bench-kiosk",
-            mode="staff",
-            data_dir=data_dir,
-            program="demo",
-            server_url="http://127.0.0.1:1",
-        ),
-        encoding="utf-8",
-    )
-    store = DeviceStore(data_dir)
-    store.load_or_create_device_key()
-    raw = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    store.pin_server("http://127.0.0.1:1", wire.EnrollResponse("dev-bench", raw, wire.SUITE_ID))
-    return config
+    return enrolled_config(folder, "demo")
 
 
 def _compile_bytecode() -> None:

@@ -237,7 +237,9 @@ def group(module: str) -> str:
         return "wire"
     if module == "sync.server" or module.startswith("sync.server."):
         return "server"
-    return "sync"
+    if top == "sync":
+        return "sync"  # the rest of sync/: its kiosk side
+    raise ValueError(f"{module}: no layer (add it to the table)")
 
 
 def _project_target(name: str) -> str | None:

@@ -163,7 +163,7 @@ def crypto_floor(bodies: list[bytes], server_key: object, seed_hex: str) -> dict
 
     from card.virtual import testpki
     from sync.sealing import HPKE_SUITE
-    from sync.server.verify import _device_signature_ok
+    from sync.server.verify import device_signature_ok
     from sync.wire import HPKE_INFO_LABEL, Envelope
 
     assert isinstance(server_key, X25519PrivateKey)
@@ -198,7 +198,7 @@ def crypto_floor(bodies: list[bytes], server_key: object, seed_hex: str) -> dict
     out = {
         "ed25519_verify": best(
             lambda: [
-                _device_signature_ok(devices[e.kiosk_id], e.sig, h + e.ct)
+                device_signature_ok(devices[e.kiosk_id], e.sig, h + e.ct)
                 for e, h in zip(envelopes, headers, strict=True)
             ]
         ),
@@ -238,7 +238,7 @@ def verify_steps(bodies: list[bytes], keys: object, seed_hex: str, programs_dir:
     from sync.server.keys import ServerKeys
     from sync.server.persons import PersonKeyer
     from sync.server.stored import envelope_digest, pack
-    from sync.server.verify import _device_signature_ok, _record_bytes
+    from sync.server.verify import _record_bytes, device_signature_ok
     from sync.wire import HPKE_INFO_LABEL, Envelope, parse_timestamp
 
     assert isinstance(keys, ServerKeys)
@@ -268,7 +268,7 @@ def verify_steps(bodies: list[bytes], keys: object, seed_hex: str, programs_dir:
         lap("envelope_parse")
         header = env.header_bytes()
         lap("header_bytes")
-        assert _device_signature_ok(devices[env.kiosk_id], env.sig, header + env.ct)
+        assert device_signature_ok(devices[env.kiosk_id], env.sig, header + env.ct)
         lap("ed25519_verify")
         envelope_digest(header, env.ct, env.sig)
         pack(header, env.ct, env.sig)

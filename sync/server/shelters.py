@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.errors import RecordFormatError
@@ -78,7 +77,7 @@ from sync.server.ledger import (
 )
 from sync.server.outcomes import Flag
 from sync.server.stored import envelope_digest, pack, unpack
-from sync.server.verify import chain_reason
+from sync.server.verify import chain_reason, device_signature_ok
 from sync.wire import Envelope, RecordStatus, RejectReason
 
 _TOKEN_LABEL = b"madoguchi.shelter.token.v1\x00"
@@ -144,9 +143,7 @@ class ShelterIngestor:
         if env.kiosk_id != device_id:
             return Outcome(env.record_id, RecordStatus.REJECTED, RejectReason.KIOSK_MISMATCH)
         header = env.header_bytes()
-        try:
-            key.verify(env.sig, header + env.ct)
-        except InvalidSignature:
+        if not device_signature_ok(key, env.sig, header + env.ct):
             return Outcome(env.record_id, RecordStatus.REJECTED, RejectReason.BAD_SIGNATURE)  # not stored
         digest = envelope_digest(header, env.ct, env.sig)
 

@@ -119,7 +119,7 @@ class Verified:
 Checked = Rejection | Verified
 
 
-def _device_signature_ok(device_key: Ed25519PublicKey, sig: bytes, signed_bytes: bytes) -> bool:
+def device_signature_ok(device_key: Ed25519PublicKey, sig: bytes, signed_bytes: bytes) -> bool:
     """Whether ``sig`` is the device's Ed25519 signature over ``signed_bytes``.
 
     Verified with libsodium (PyNaCl, already the enrollment check's library) rather than OpenSSL:
@@ -181,7 +181,7 @@ class RecordVerifier:
             return Rejection(envelope.record_id, RejectReason.KIOSK_MISMATCH, store=False)
         # the canonical header is needed three times (signature, HPKE info, storage): build it once
         header = envelope.header_bytes()
-        if not _device_signature_ok(device_key, envelope.sig, header + envelope.ct):
+        if not device_signature_ok(device_key, envelope.sig, header + envelope.ct):
             return Rejection(envelope.record_id, RejectReason.BAD_SIGNATURE, store=False)
         digest = envelope_digest(header, envelope.ct, envelope.sig)
 

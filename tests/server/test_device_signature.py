@@ -6,7 +6,7 @@ import os
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync.server.verify import _device_signature_ok
+from sync.server.verify import device_signature_ok
 
 
 def test_a_real_signature_verifies_and_any_change_refuses() -> None:
@@ -14,11 +14,11 @@ def test_a_real_signature_verifies_and_any_change_refuses() -> None:
     other = Ed25519PrivateKey.generate().public_key()
     message = os.urandom(300)
     sig = key.sign(message)
-    assert _device_signature_ok(key.public_key(), sig, message)
-    assert not _device_signature_ok(other, sig, message)  # another device's key
-    assert not _device_signature_ok(key.public_key(), sig, message + b"x")
+    assert device_signature_ok(key.public_key(), sig, message)
+    assert not device_signature_ok(other, sig, message)  # another device's key
+    assert not device_signature_ok(key.public_key(), sig, message + b"x")
     flipped = bytes([sig[0] ^ 1]) + sig[1:]
-    assert not _device_signature_ok(key.public_key(), flipped, message)
+    assert not device_signature_ok(key.public_key(), flipped, message)
 
 
 def test_a_short_signature_cannot_borrow_bytes_from_the_message() -> None:
@@ -27,5 +27,5 @@ def test_a_short_signature_cannot_borrow_bytes_from_the_message() -> None:
     key = Ed25519PrivateKey.generate()
     tail = os.urandom(100)
     sig = key.sign(tail)
-    assert not _device_signature_ok(key.public_key(), sig[:63], sig[63:] + tail)
-    assert not _device_signature_ok(key.public_key(), b"", sig + tail)
+    assert not device_signature_ok(key.public_key(), sig[:63], sig[63:] + tail)
+    assert not device_signature_ok(key.public_key(), b"", sig + tail)

@@ -683,9 +683,6 @@ def _truthful_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-
-
 def _query_names(dependant: Any) -> set[str]:
     names = {str(p.alias) for p in dependant.query_params}
     for sub in dependant.dependencies:
@@ -702,9 +699,11 @@ def _no_unknown_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    names = _QUERY_NAMES.get(id(route))
+    # cached on the route itself: a module-level cache keyed by id(route) outlived its app, and a
+    # later app's route could reuse the id and read another route's names
+    names: frozenset[str] | None = getattr(route, "_madoguchi_query_names", None)
     if names is None:
         names = frozenset(_query_names(dependant))
-        _QUERY_NAMES[id(route)] = names
+        route._madoguchi_query_names = names  # type: ignore[union-attr]
     if not set(request.query_params.keys()) <= names:
         raise StarletteHTTPException(400, "unknown query parameter")

@@ -456,17 +456,12 @@ def _check_heartbeat(ctx: _Context, earlier: Sequence[CheckResult]) -> CheckResu
         return CheckResult("heartbeat", Status.SKIP, "this build has no sync.heartbeat")
     if ctx.settings is None or ctx.pinned_url is None or ctx.device_key is None:
         return CheckResult("heartbeat", Status.SKIP, "not enrolled")
-    from importlib.metadata import PackageNotFoundError, version
-
     from kiosk import composition
     from sync.errors import SyncError
-    from sync.heartbeat import send_heartbeat
+    from sync.heartbeat import send_heartbeat, software_version
     from sync.wire import WireFormatError
 
-    try:
-        app_version = version("madoguchi")
-    except PackageNotFoundError:
-        app_version = "unknown"
+    app_version = software_version()
     failed = [r.name for r in earlier if r.status is Status.FAIL]
     last_error = f"selftest.{failed[0]}" if failed else None
     depth, oldest = 0, None

@@ -137,17 +137,23 @@ def _handle(args: argparse.Namespace) -> int:
     except SyncError as exc:
         code = "not_enrolled" if isinstance(exc, NotEnrolledError) else "queue_failed"
         return _error(args, code, str(exc))
-    pin = read_secret_line(sys.stdin.buffer)
-    card_info_pin = read_secret_line(sys.stdin.buffer) if args.card_info_pin_stdin else None
-    cards = composition.CardStack.on_pcsc(plan.trust, args.reader)
-    runner = composition.build_runner(plan.settings, _flow(plan), cards, outbox)
-    try:
+    pin: bytearray | None = None
+    card_info_pin: bytearray | None = None
+    cards: composition.CardStack | None = None
+    runner: Runner | None = None
+    try:  # from the first PIN byte on: whatever fails, the PINs are wiped and everything closed
+        pin = read_secret_line(sys.stdin.buffer)
+        card_info_pin = read_secret_line(sys.stdin.buffer) if args.card_info_pin_stdin else None
+        cards = composition.CardStack.on_pcsc(plan.trust, args.reader)
+        runner = composition.build_runner(plan.settings, _flow(plan), cards, outbox)
         return _register(args, plan, runner, pin, card_info_pin)
     finally:
         wipe(pin, card_info_pin)
-        runner.close()
+        if runner is not None:
+            runner.close()
         outbox.close()
-        cards.close()
+        if cards is not None:
+            cards.close()
 
 
 def _plan(args: argparse.Namespace) -> _Plan | int:

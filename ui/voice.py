@@ -101,6 +101,7 @@ class VoiceGuide(QObject):
         self._paplay: str | None = None
         self._looked_up = False
         self._process: QProcess | None = None  # the audio helper (ui/voice_player.py)
+        self._quit_hooked = False  # close() is connected to the application's aboutToQuit
         self._seq = 0  # the prompt the helper plays now (its reports about others are stale)
         self._queue: deque[tuple[str, str]] = deque()
         self._current: tuple[str, str] | None = None
@@ -225,16 +226,21 @@ class VoiceGuide(QObject):
             process.start(sys.executable, ["-I", str(Path(__file__).with_name("voice_player.py")), player])
             self._process = process
             app = QCoreApplication.instance()
-            if app is not None:
+            if app is not None and not self._quit_hooked:
                 app.aboutToQuit.connect(self.close)
+                self._quit_hooked = True
         return self._process
 
     def close(self) -> None:
         """Stop the audio helper (it leaves at the end of its input), so a kiosk that quits or a
         window that goes leaves no player behind and Qt does not have to kill a running process."""
+        self._queue.clear()
+        self._current = None
         process, self._process = self._process, None
         if process is None:
             return
+        # a kill below reports a crash: nothing may re-queue the prompt and start a new helper
+        process.errorOccurred.disconnect(self._helper_failed)
         process.closeWriteChannel()
         if not process.waitForFinished(1000):
             process.kill()

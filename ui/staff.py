@@ -29,7 +29,7 @@ from datetime import date
 from functools import partial
 from typing import Final, Protocol
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.assistance import TITLES
@@ -67,6 +67,8 @@ STEPS: Final = {
 # TRANSLATORS: the staff view (a booth's second screen, for the staff, not for residents).
 WINDOW_TITLE: Final = Message("staff.window_title", "Madoguchi — staff")
 TITLE: Final = Message("staff.title", "Staff view")
+#: How often an unlocked staff view reads the outbox's counts again.
+QUEUE_REFRESH_MS: Final = 5000
 ENTER_PASSCODE: Final = Message("staff.enter_passcode", "Enter the staff passcode.")
 UNLOCK: Final = Message("staff.unlock", "Unlock")
 WRONG_PASSCODE: Final = Message("staff.wrong_passcode", "Wrong passcode.")
@@ -252,6 +254,13 @@ class StaffView(QWidget):
         self.unlocked = False
         self._typed = ""
         self._message: tuple[Message, dict[str, object]] | None = None
+        #: The outbox's counts as last read: a state shown redraws the step from memory, and the
+        #: queue is read again only by the timer, on unlock and on a language change (reading it
+        #: opens the outbox's SQLite file, which must not happen on the GUI thread per screen).
+        self._queue: QueueInfo | None = None
+        self._queue_timer = QTimer(self)
+        self._queue_timer.setInterval(QUEUE_REFRESH_MS)
+        self._queue_timer.timeout.connect(self.refresh)
         layout = QVBoxLayout(self)
         self.title = label("heading")
         self.message = label("notice")
@@ -315,11 +324,13 @@ class StaffView(QWidget):
         self.state = state
         self.counts.observe(state)
         if self.unlocked:
-            self.refresh()
+            self.refresh(read_queue=False)
 
-    def refresh(self) -> None:
+    def refresh(self, *, read_queue: bool = True) -> None:
         language = self.language
-        shot = snapshot(self.state, self.counts, self.queue_status(), language)
+        if read_queue or self._queue is None:
+            self._queue = self.queue_status()
+        shot = snapshot(self.state, self.counts, self._queue, language)
         self.status["step"].setText(STEP_LINE.format(language, step=shot.step))
         self.status["reader"].setText(READER_LINE.format(language, reader=shot.reader))
         self.status["queue"].setText(QUEUE_LINE.format(language, queue=shot.queue))
@@ -336,6 +347,10 @@ class StaffView(QWidget):
         self.dots.setText("●" * len(self._typed))
         for widget in (*self.status.values(), self.start, self.cancel, self.training_button, self.lock):
             widget.setVisible(not locked)
+        if locked:
+            self._queue_timer.stop()
+        else:
+            self._queue_timer.start()
 
     def _press(self, digit: int) -> None:
         if len(self._typed) < 12:

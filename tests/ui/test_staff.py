@@ -68,6 +68,32 @@ def _type(view: StaffView, digits: str) -> None:
     view.enter.click()
 
 
+def test_states_shown_do_not_read_the_outbox(qtbot: QtBot, stored: str) -> None:
+    """Reading the queue opens the outbox's SQLite file: the GUI thread does it on unlock and on
+    the view's timer, never once per screen the resident sees."""
+    reads: list[int] = []
+
+    def queue_status() -> QueueInfo:
+        reads.append(1)
+        return QUEUE
+
+    view = StaffView(PasscodeGate(stored, clock=Clock()), queue_status=queue_status, language="en")
+    qtbot.addWidget(view)
+    view.show()
+    _type(view, PASSCODE)
+    assert view.unlocked
+    assert len(reads) == 1
+    for phase in (Phase.IDLE, Phase.PIN_ENTRY, Phase.CONFIRM, Phase.RECEIPT):
+        view.observe(FlowState(phase=phase, language="ja", program_id="demo"))
+    assert len(reads) == 1
+    assert "waiting 2" in view.status["queue"].text()
+    assert view._queue_timer.isActive()
+    view._queue_timer.timeout.emit()
+    assert len(reads) == 2
+    view.lock_view()
+    assert not view._queue_timer.isActive()
+
+
 def test_view_shows_status_and_never_personal_data(qtbot: QtBot, stored: str) -> None:
     view = StaffView(PasscodeGate(stored, clock=Clock()), queue_status=lambda: QUEUE, language="en")
     qtbot.addWidget(view)
